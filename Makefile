@@ -1,0 +1,53 @@
+# Thin wrapper: the build is meson's; these targets are the stable entry points (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# Every Debian package the build, the tests, the demo and the benchmarks need.
+DEB_PACKAGES := meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format \
+	libjansson-dev libgpgme-dev gnupg libyaml-dev libcryptsetup-dev cryptsetup-bin libudev-dev udev \
+	libcurl4-openssl-dev libssl-dev openssl libsystemd-dev libcmocka-dev \
+	systemd-homed systemd-userdbd libnss-systemd dbus util-linux mount e2fsprogs python3 \
+	golang-go golang-github-snapcore-snapd-dev golang-golang-x-crypto-dev golang-gopkg-check.v1-dev \
+	golang-gopkg-yaml.v2-dev golang-gopkg-tomb.v2-dev golang-github-godbus-dbus-dev snapd
+
+FUZZ_SECONDS ?= 30
+
+.PHONY: build deps demo check bench fuzz format clean
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || echo "$$p"; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	@[ -d build ] || meson setup build --buildtype=debugoptimized
+	meson compile -C build
+
+demo: build
+	test/demo/run-demo.sh build
+
+check: deps
+	@[ -d build-check ] || meson setup build-check --buildtype=debug -Db_sanitize=address,undefined -Dcrash_points=true
+	meson compile -C build-check
+	test/run-tests.sh build-check
+
+bench: deps
+	@[ -d build-bench ] || meson setup build-bench --buildtype=release
+	meson compile -C build-bench
+	test/bench/run-bench.sh build-bench
+
+fuzz: deps
+	@[ -d build-fuzz ] || CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	meson compile -C build-fuzz
+	test/fuzz/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-check build-bench build-fuzz

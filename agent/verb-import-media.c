@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+int verb_import_media(const CliContext *ctx, int argc, char **argv)
+{
+        cli_error(argv[0], "not available in this build yet");
+        return EXIT_REFUSED;
+}

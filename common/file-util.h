@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads a whole regular file that may come from a hostile medium. The file is opened relative to dir_fd
+ * (AT_FDCWD for the working directory) with O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, so a symlink in the last
+ * component, a FIFO that would block or a device node is refused rather than followed or opened; its type
+ * and size are checked with fstat() on the same descriptor (no TOCTOU window), and it is read exactly once.
+ * Returns -ELOOP for a symlink, -EBADFD for anything but a regular file, -E2BIG above max_size.
+ * *ret_data is NUL-terminated for convenience; *ret_size excludes the NUL. */
+int read_file_bounded(int dir_fd, const char *path, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* Reads from an already open descriptor (a pipe, stdin) until EOF, refusing more than max_size bytes. */
+int read_fd_bounded(int fd, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* Writes path atomically: a temporary file in the same directory is written, given mode/uid/gid, fsync'ed
+ * and renamed over path, then the directory is fsync'ed. Readers see either the old or the new content,
+ * never a partial file, even across a crash. uid/gid of (uid_t)-1 keep the caller's. */
+int write_file_atomic(int dir_fd, const char *path, const void *data, size_t size, mode_t mode, uid_t uid,
+                      gid_t gid);
+
+/* Creates every missing directory of path (like mkdir -p) with mode. */
+int mkdir_parents_and_self(const char *path, mode_t mode);
+
+/* Joins root and an absolute path ("/etc/x") into a newly allocated string; root may be NULL or "/". */
+int path_join_root(const char *root, const char *path, char **ret);
