@@ -42,7 +42,7 @@ bench: deps
 
 fuzz: deps
 	@[ -d build-fuzz ] || CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
-		-Db_sanitize=address,undefined -Db_lundef=false
+		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
 	meson compile -C build-fuzz
 	test/fuzz/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
 

@@ -1,8 +1,48 @@
 /* SPDX-License-Identifier: MIT */
+/* corehomectl create-user --known [EMAIL]: creates (or updates, or revokes) the users of the stored
+ * system-user assertions that apply to this device now. With EMAIL, that one is required to apply. */
+#include <getopt.h>
+
+#include "cli-provision.h"
 #include "cli.h"
+#include "macros.h"
 
 int verb_create_user(const CliContext *ctx, int argc, char **argv)
 {
-        cli_error(argv[0], "not available in this build yet");
-        return EXIT_REFUSED;
+        static const struct option options[] = {
+                { "known", no_argument, NULL, 'k' },
+                {},
+        };
+        _cleanup_provisioner_ Provisioner *p = NULL;
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        bool known = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+                switch (c) {
+                case 'k':
+                        known = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (!known) {
+                cli_error(argv[0],
+                          "only --known is supported: users come from stored system-user assertions");
+                return EXIT_USAGE;
+        }
+        if (argc - optind > 1) {
+                cli_error(argv[0], "takes at most one EMAIL");
+                return EXIT_USAGE;
+        }
+        const char *email = optind < argc ? argv[optind] : NULL;
+
+        if (cli_provisioner_open(ctx, &p) < 0)
+                return EXIT_REFUSED;
+        r = provision_create_users(p, NULL, email, email != NULL, &report);
+        if (r < 0) {
+                cli_error(argv[0], "%s", strerror(-r));
+                return EXIT_REFUSED;
+        }
+        return cli_provision_print_report(ctx, argv[0], report, true);
 }

@@ -8,5 +8,5 @@
 #define ASSERTION_STREAM_MAX    64                /* assertions in one stream */
 #define ASSERTION_NESTING_MAX   8                 /* depth of nested lists/maps below a header */
 #define ASSERTION_LIST_MAX      1024              /* entries in one list or map */
-#define ASSERTION_STREAM_BYTES_MAX                                                                           \
+#define ASSERTION_STREAM_BYTES_MAX \
         (ASSERTION_STREAM_MAX * (ASSERTION_HEADERS_MAX + ASSERTION_BODY_MAX + ASSERTION_SIGNATURE_MAX))

@@ -5,9 +5,7 @@
 
 #include "macros.h"
 
-static inline void json_decrefp(json_t **j)
-{
-        if (*j)
-                json_decref(*j);
-}
+/* jansson (>= 2.11, with GCC/clang) provides json_decrefp() for cleanup attributes; use it. */
+#ifndef _cleanup_json_
 #define _cleanup_json_ _cleanup_(json_decrefp)
+#endif

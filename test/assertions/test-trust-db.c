@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/* The trust database's rules, on real signatures: our test chain (test/fixtures/trust, made with
+ * corehomectl sign) and snapd's own vectors (testrootorg -> developer1, Canonical's root). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "assertion-store.h"
+#include "file-util.h"
+#include "macros.h"
+#include "trust-db.h"
+
+#define T_2016_06 ((usec_t) 1464739200ULL * USEC_PER_SEC) /* 2016-06-01, while the "old" key was valid */
+#define T_2026_11 ((usec_t) 1795651200ULL * USEC_PER_SEC) /* 2026-11-25 */
+
+typedef struct TestRoot {
+        char path[64];
+} TestRoot;
+
+static void run(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void run(const char *format, ...)
+{
+        _cleanup_free_ char *cmd = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        assert_true(vasprintf(&cmd, format, ap) > 0);
+        va_end(ap);
+        assert_int_equal(system(cmd), 0);
+}
+
+/* A scratch root whose trusted/ holds the given files (relative to the fixture or interop dirs). */
+static void root_setup(TestRoot *root, const char *const *trusted)
+{
+        strcpy(root->path, "/tmp/corehomed-trust-XXXXXX");
+        assert_non_null(mkdtemp(root->path));
+        run("mkdir -p '%s/etc/corehomed/trusted'", root->path);
+        for (size_t i = 0; trusted && trusted[i]; i++)
+                run("cp '%s' '%s/etc/corehomed/trusted/t%zu.assert'", trusted[i], root->path, i);
+}
+
+static void root_cleanup(TestRoot *root)
+{
+        run("rm -rf '%s'", root->path);
+}
+
+static char *fixture(const char *name)
+{
+        char *p;
+        assert_true(asprintf(&p, "%s/trust/%s", getenv("FIXTURES_DIR"), name) > 0);
+        return p;
+}
+
+static char *interop(const char *name)
+{
+        char *p;
+        assert_true(asprintf(&p, "%s/snapd/%s", getenv("INTEROP_DIR"), name) > 0);
+        return p;
+}
+
+/* Decodes the given files into one batch; mutate (optional) may change the bytes before decoding. */
+static AssertionList *batch_of(char *const *paths, void (*mutate)(char *data, size_t size))
+{
+        AssertionList *all = calloc(1, sizeof(AssertionList));
+        assert_non_null(all);
+
+        for (size_t i = 0; paths[i]; i++) {
+                _cleanup_assertion_list_ AssertionList *l = NULL;
+                _cleanup_free_ char *data = NULL;
+                AssertionError err = {};
+                size_t size;
+
+                assert_int_equal(read_file_bounded(AT_FDCWD, paths[i], 1 << 20, &data, &size), 0);
+                if (mutate)
+                        mutate(data, size);
+                assert_int_equal(assertion_stream_decode(data, size, &l, &err), 0);
+                all->items = realloc(all->items, (all->n + l->n) * sizeof(Assertion *));
+                for (size_t k = 0; k < l->n; k++)
+                        all->items[all->n++] = TAKE_PTR(l->items[k]);
+                l->n = 0;
+        }
+        return all;
+}
+
+static void free_paths(char **paths)
+{
+        for (size_t i = 0; paths[i]; i++)
+                free(paths[i]);
+}
+
+/* Imports files at time now; returns the report (caller frees). */
+static TrustReport *import_files(const TestRoot *root, usec_t now, char **paths, bool commit)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_assertion_list_ AssertionList *batch = batch_of(paths, NULL);
+        _cleanup_free_ char *error = NULL;
+        TrustReport *report = NULL;
+
+        assert_int_equal(trust_db_open(root->path, now, &db, &error), 0);
+        assert_int_equal((commit ? trust_db_import : trust_db_check)(db, batch, &report), 0);
+        /* The report borrows the batch's assertions; keep only what the tests read. */
+        for (size_t i = 0; i < report->n; i++)
+                report->verdicts[i].assertion = NULL;
+        return report;
+}
+
+static bool store_exists(const TestRoot *root)
+{
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+        assert_true(asprintf(&p, "%s" ASSERTION_STORE_DIR, root->path) > 0);
+        return stat(p, &st) == 0;
+}
+
+static void setup_our_root(TestRoot *root)
+{
+        _cleanup_free_ char *trusted = fixture("trusted/root.assert");
+        const char *const list[] = { trusted, NULL };
+        root_setup(root, list);
+}
+
+static void test_chain_in_any_order_is_accepted_and_reimport_is_a_no_op(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *first = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(first->n, 3);
+        assert_int_equal(first->n_refused, 0);
+        assert_true(first->committed);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(first->verdicts[i].kind, TRUST_VERDICT_ADDED);
+
+        /* Re-plugging the same stick must not be an error. */
+        _cleanup_trust_report_ TrustReport *again = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(again->n_refused, 0);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(again->verdicts[i].kind, TRUST_VERDICT_UNCHANGED);
+
+        /* Reopened, the database knows what was stored. */
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        const char *const key[] = { "acme", "alice@example.com", NULL };
+        assert_non_null(trust_db_find(db, "system-user", key));
+        assert_true(trust_db_is_trusted_account(db, "testroot"));
+        assert_false(trust_db_is_trusted_account(db, "acme"));
+
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_unknown_signer_is_refused_and_nothing_is_stored(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("alice.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 1);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[1].kind, TRUST_VERDICT_REFUSED);
+        assert_int_equal(r->verdicts[1].error, -ENOKEY);
+        assert_non_null(strstr(r->verdicts[1].reason, "unknown signer"));
+        assert_false(r->committed);
+        assert_false(store_exists(&root));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_key_of_an_unknown_authority_is_refused(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("alice-by-unknown-key.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, false);
+        assert_int_equal(r->verdicts[0].error, -ENOKEY);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_expired_key_is_refused_but_valid_in_its_window(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("acme-expired.account-key"),
+                          fixture("alice-by-expired-key.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *now = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(now->n_refused, 1);
+        assert_int_equal(now->verdicts[2].error, -EKEYEXPIRED);
+        assert_non_null(strstr(now->verdicts[2].reason, "expired public key"));
+        assert_false(store_exists(&root));
+
+        _cleanup_trust_report_ TrustReport *then = import_files(&root, T_2016_06, paths, false);
+        assert_int_equal(then->n_refused, 0);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_time_floor_defeats_a_reset_clock(void **state)
+{
+        TestRoot root;
+        char *setup[] = { fixture("acme.account"), fixture("acme.account-key"), fixture("appliance-1.model"),
+                          NULL };
+        char *paths[] = { fixture("acme-expired.account-key"), fixture("alice-by-expired-key.system-user"),
+                          NULL };
+        usec_t floor;
+
+        setup_our_root(&root);
+        /* The model's timestamp (2026-01-01) proves that time has reached at least that point. */
+        _cleanup_trust_report_ TrustReport *s = import_files(&root, T_2016_06, setup, true);
+        assert_int_equal(s->n_refused, 0);
+        assert_int_equal(assertion_store_read_time_floor(root.path, &floor), 0);
+        assert_int_equal(floor, (usec_t) 1767225600ULL * USEC_PER_SEC);
+
+        /* A clock reset to 2016 would make the expired key look valid; the floor does not. */
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2016_06, paths, false);
+        assert_int_equal(r->verdicts[1].error, -EKEYEXPIRED);
+        free_paths(setup);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_only_a_trusted_root_may_sign_accounts_and_keys(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("acme.account-key"),
+                          fixture("evil-by-brand.account"), fixture("rogue-by-brand.account-key"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 2);
+        assert_int_equal(r->verdicts[2].error, -EPERM);
+        assert_int_equal(r->verdicts[3].error, -EPERM);
+        assert_non_null(strstr(r->verdicts[3].reason, "not signed by a directly trusted authority"));
+        assert_false(store_exists(&root));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_account_key_needs_its_account(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account-key"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, false);
+        assert_int_equal(r->verdicts[0].error, -ENOKEY);
+        assert_non_null(strstr(r->verdicts[0].reason, "does not have a matching account"));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void flip_name(char *data, size_t size)
+{
+        char *p = strstr(data, "name: Alice");
+        assert_non_null(p);
+        p[strlen("name: Alic")] = 'f';
+}
+
+static void flip_signature(char *data, size_t size)
+{
+        /* A character in the middle of the last signature block. */
+        char *p = data + size - 40;
+        *p = *p == 'A' ? 'B' : 'A';
+}
+
+static void check_tampered(void (*mutate)(char *, size_t))
+{
+        TestRoot root;
+        char *prereq[] = { fixture("acme.account"), fixture("acme.account-key"), NULL };
+        char *paths[] = { fixture("alice.system-user"), NULL };
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_trust_report_ TrustReport *r = NULL, *p = NULL;
+
+        setup_our_root(&root);
+        p = import_files(&root, T_2026_11, prereq, true);
+        assert_int_equal(p->n_refused, 0);
+
+        _cleanup_assertion_list_ AssertionList *batch = batch_of(paths, mutate);
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        assert_int_equal(trust_db_import(db, batch, &r), 0);
+        assert_int_equal(r->n_refused, 1);
+        assert_int_equal(r->verdicts[0].error, -EKEYREJECTED);
+        assert_false(r->committed);
+        free_paths(prereq);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_one_changed_byte_in_content_fails(void **state)
+{
+        check_tampered(flip_name);
+}
+
+static void test_one_changed_byte_in_signature_fails(void **state)
+{
+        check_tampered(flip_signature);
+}
+
+static void test_revisions_update_replay_and_conflict(void **state)
+{
+        TestRoot root;
+        char *base[] = { fixture("stick.assert"), NULL };
+        char *r1[] = { fixture("alice-r1.system-user"), NULL };
+        char *r0[] = { fixture("alice.system-user"), NULL };
+        char *conflict[] = { fixture("alice-r1-conflict.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *a = import_files(&root, T_2026_11, base, true);
+        assert_int_equal(a->n_refused, 0);
+        _cleanup_trust_report_ TrustReport *b = import_files(&root, T_2026_11, r1, true);
+        assert_int_equal(b->verdicts[0].kind, TRUST_VERDICT_UPDATED);
+        _cleanup_trust_report_ TrustReport *c = import_files(&root, T_2026_11, r0, true);
+        assert_int_equal(c->verdicts[0].error, -ESTALE);
+        assert_non_null(strstr(c->verdicts[0].reason, "replay"));
+        _cleanup_trust_report_ TrustReport *d = import_files(&root, T_2026_11, conflict, true);
+        assert_int_equal(d->verdicts[0].error, -EEXIST);
+        assert_non_null(strstr(d->verdicts[0].reason, "conflict"));
+        _cleanup_trust_report_ TrustReport *e = import_files(&root, T_2026_11, r1, true);
+        assert_int_equal(e->verdicts[0].kind, TRUST_VERDICT_UNCHANGED);
+        free_paths(base);
+        free_paths(r1);
+        free_paths(r0);
+        free_paths(conflict);
+        root_cleanup(&root);
+}
+
+static void test_two_revisions_in_one_batch_are_refused(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), fixture("alice-r1.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 2);
+        assert_int_equal(r->verdicts[0].error, -EEXIST);
+        assert_int_equal(r->verdicts[3].error, -EEXIST);
+        assert_false(store_exists(&root));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void expect_all_accepted(char **paths)
+{
+        TestRoot root;
+        _cleanup_free_ char *ta = interop("testrootorg.account"),
+                            *tk = interop("testrootorg-root.account-key");
+        const char *const trusted[] = { ta, tk, NULL };
+
+        root_setup(&root, trusted);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        for (size_t i = 0; i < r->n; i++)
+                if (r->verdicts[i].kind == TRUST_VERDICT_REFUSED)
+                        fail_msg("verdict %zu refused: %s", i, r->verdicts[i].reason);
+        assert_true(r->committed);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_snapd_developer1_bundles_verify(void **state)
+{
+        /* The auto-import bundles carry developer1's key signed by the testrootorg root key itself. */
+        char *core20[] = { interop("developer1-20-auto-import.assert"), NULL };
+        char *core22[] = { interop("developer1-22-auto-import.assert"),
+                           interop("developer1-22-signed.model"), NULL };
+        char *core24[] = { interop("developer1-24-auto-import.assert"), NULL };
+
+        expect_all_accepted(core20);
+        expect_all_accepted(core22);
+        expect_all_accepted(core24);
+}
+
+static void test_snapd_developer1_chain_through_store_key_verifies(void **state)
+{
+        char *paths[] = { interop("developer1.account-key"), interop("developer1.account"),
+                          interop("testrootorg-store.account-key"), interop("developer1-22-signed.model"),
+                          NULL };
+
+        expect_all_accepted(paths);
+}
+
+static void test_snapd_chain_without_store_key_is_refused(void **state)
+{
+        TestRoot root;
+        _cleanup_free_ char *ta = interop("testrootorg.account"),
+                            *tk = interop("testrootorg-root.account-key");
+        const char *const trusted[] = { ta, tk, NULL };
+        char *paths[] = { interop("developer1.account"), interop("developer1.account-key"), NULL };
+
+        root_setup(&root, trusted);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, false);
+        /* developer1's account and account-key are signed by the store key, which is missing. */
+        assert_int_equal(r->n_refused, 2);
+        assert_int_equal(r->verdicts[0].error, -ENOKEY);
+        assert_int_equal(r->verdicts[1].error, -ENOKEY);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_model_older_than_its_signing_key_is_refused(void **state)
+{
+        TestRoot root;
+        _cleanup_free_ char *ta = interop("testrootorg.account"),
+                            *tk = interop("testrootorg-root.account-key");
+        const char *const trusted[] = { ta, tk, NULL };
+        /* The core20 model's timestamp (2018-09-11) predates the bundle's key (since 2020-09-11): snapd's
+         * CheckTimestampVsSigningKeyValidity refuses this combination, and so do we. */
+        char *paths[] = { interop("developer1-20-auto-import.assert"), interop("developer1-20-signed.model"),
+                          NULL };
+
+        root_setup(&root, trusted);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, false);
+        assert_int_equal(r->n_refused, 1);
+        assert_int_equal(r->verdicts[3].error, -EKEYEXPIRED);
+        assert_non_null(strstr(r->verdicts[3].reason, "outside of the signing key's validity"));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_canonical_root_reimport_is_unchanged(void **state)
+{
+        TestRoot root;
+        _cleanup_free_ char *ca = interop("canonical.account"), *ck = interop("canonical-root.account-key");
+        const char *const trusted[] = { ca, ck, NULL };
+        char *paths[] = { interop("canonical.account"), interop("canonical-root.account-key"), NULL };
+
+        root_setup(&root, trusted);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_UNCHANGED);
+        assert_int_equal(r->verdicts[1].kind, TRUST_VERDICT_UNCHANGED);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_chain_in_any_order_is_accepted_and_reimport_is_a_no_op),
+                cmocka_unit_test(test_unknown_signer_is_refused_and_nothing_is_stored),
+                cmocka_unit_test(test_key_of_an_unknown_authority_is_refused),
+                cmocka_unit_test(test_expired_key_is_refused_but_valid_in_its_window),
+                cmocka_unit_test(test_time_floor_defeats_a_reset_clock),
+                cmocka_unit_test(test_only_a_trusted_root_may_sign_accounts_and_keys),
+                cmocka_unit_test(test_account_key_needs_its_account),
+                cmocka_unit_test(test_one_changed_byte_in_content_fails),
+                cmocka_unit_test(test_one_changed_byte_in_signature_fails),
+                cmocka_unit_test(test_revisions_update_replay_and_conflict),
+                cmocka_unit_test(test_two_revisions_in_one_batch_are_refused),
+                cmocka_unit_test(test_snapd_developer1_bundles_verify),
+                cmocka_unit_test(test_snapd_developer1_chain_through_store_key_verifies),
+                cmocka_unit_test(test_snapd_chain_without_store_key_is_refused),
+                cmocka_unit_test(test_model_older_than_its_signing_key_is_refused),
+                cmocka_unit_test(test_canonical_root_reimport_is_unchanged),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
