@@ -93,6 +93,13 @@ Provisioner *provisioner_free(Provisioner *p)
         return NULL;
 }
 
+void provisioner_set_now(Provisioner *p, usec_t now)
+{
+        p->now = now;
+        p->home->now = now;
+        trust_db_set_now(p->db, now);
+}
+
 /* Deletes what an interrupted create or remove left under /home: the engine's temporary names
  * (".#homework…", ".#removing…") are never a complete home. */
 static int sweep_temporary_homes(Provisioner *p)

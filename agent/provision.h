@@ -61,6 +61,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ProvisionReport *, provision_report_free)
  * any interrupted operation. home_flags: HOME_ALLOW_MOUNT at run time, 0 offline. */
 int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisioner **ret, char **ret_error);
 Provisioner *provisioner_free(Provisioner *p);
+
+/* Moves the clock of the provisioner, its trust database and its engine (the daemon, per operation). */
+void provisioner_set_now(Provisioner *p, usec_t now);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Provisioner *, provisioner_free)
 #define _cleanup_provisioner_ _cleanup_(provisioner_freep)
 

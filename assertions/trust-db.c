@@ -253,6 +253,11 @@ int trust_db_open(const char *root, usec_t now, TrustDb **ret, char **ret_error)
         return 0;
 }
 
+void trust_db_set_now(TrustDb *db, usec_t now)
+{
+        db->now = now;
+}
+
 usec_t trust_db_check_time(TrustDb *db)
 {
         return db->now > db->floor ? db->now : db->floor;

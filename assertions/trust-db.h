@@ -75,5 +75,8 @@ int trust_db_foreach(TrustDb *db, const char *type, char *const *filters,
 /* Whether account_id is one of the directly trusted accounts. */
 bool trust_db_is_trusted_account(TrustDb *db, const char *account_id);
 
+/* Moves the database's clock (a long-running daemon checks each batch at the time it arrives). */
+void trust_db_set_now(TrustDb *db, usec_t now);
+
 /* The check time: the later of now and the time floor. */
 usec_t trust_db_check_time(TrustDb *db);
