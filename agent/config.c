@@ -167,7 +167,7 @@ static int value_string(Parser *p, const yaml_event_t *v, const char *key, const
 
 static int value_bool(Parser *p, const yaml_event_t *v, const char *key, bool *ret)
 {
-        const char *s;
+        const char *s = NULL;
 
         /* Only the two YAML 1.2 spellings, unquoted: "yes", "on" or a quoted "true" are more likely a
          * mistake than a decision. */
@@ -341,7 +341,7 @@ typedef struct Field {
 
 static int parse_brand_id(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -354,7 +354,7 @@ static int parse_brand_id(Parser *p, const yaml_event_t *v, const char *key, Con
 
 static int parse_model(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -367,7 +367,7 @@ static int parse_model(Parser *p, const yaml_event_t *v, const char *key, Config
 
 static int parse_serial(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s, *reason = NULL;
+        const char *s = NULL, *reason = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -381,7 +381,7 @@ static int parse_serial(Parser *p, const yaml_event_t *v, const char *key, Confi
 
 static int parse_serial_from(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -395,7 +395,7 @@ static int parse_serial_from(Parser *p, const yaml_event_t *v, const char *key, 
 
 static int parse_series(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -408,7 +408,7 @@ static int parse_series(Parser *p, const yaml_event_t *v, const char *key, Confi
 
 static int parse_media_create_users(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -427,7 +427,7 @@ static int parse_media_create_users(Parser *p, const yaml_event_t *v, const char
 
 static int parse_media_devices(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -456,7 +456,7 @@ static int parse_admin_groups(Parser *p, const yaml_event_t *v, const char *key,
 
         for (;;) {
                 _cleanup_event_ yaml_event_t item = {};
-                const char *s;
+                const char *s = NULL;
 
                 r = parser_next(p, &item, key);
                 if (r < 0)
@@ -496,7 +496,7 @@ static int parse_admin_groups(Parser *p, const yaml_event_t *v, const char *key,
 
 static int parse_storage(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         int r = value_string(p, v, key, &s);
 
         if (r < 0)
@@ -559,7 +559,7 @@ static int parse_fleet_client_key(Parser *p, const yaml_event_t *v, const char *
 
 static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s;
+        const char *s = NULL;
         usec_t t;
         int r = value_string(p, v, key, &s);
 

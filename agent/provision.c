@@ -17,6 +17,7 @@
 #include "grant-policy.h"
 #include "home-tree.h"
 #include "intent-journal.h"
+#include "string-util.h"
 #include "system-user.h"
 #include "user-record.h"
 
@@ -138,7 +139,7 @@ static int provision_recover(Provisioner *p, char **ret_error)
 
         r = intent_list(p->root, &intents, &n);
         if (r < 0) {
-                (void) asprintf(ret_error, "cannot read the intent journal: %s", strerror(-r));
+                *ret_error = strprintf("cannot read the intent journal: %s", strerror(-r));
                 return r;
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -161,8 +162,8 @@ static int provision_recover(Provisioner *p, char **ret_error)
                 if (r >= 0)
                         r = intent_end(p->root, in->user_name);
                 if (r < 0)
-                        (void) asprintf(ret_error, "cannot recover the interrupted operation on user %s: %s",
-                                        in->user_name, err.message[0] ? err.message : strerror(-r));
+                        *ret_error = strprintf("cannot recover the interrupted operation on user %s: %s",
+                                               in->user_name, err.message[0] ? err.message : strerror(-r));
         }
         intent_list_free(intents, n);
         if (r >= 0)
@@ -185,7 +186,7 @@ int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisio
 
         r = config_load(p->root, &p->config, &cerr);
         if (r < 0) {
-                (void) asprintf(ret_error, "%s", cerr.message);
+                *ret_error = strprintf("%s", cerr.message);
                 return r;
         }
         r = trust_db_open(p->root, now, &p->db, ret_error);
@@ -193,7 +194,7 @@ int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisio
                 return r;
         r = home_new(p->root, home_flags, &p->home, &herr);
         if (r < 0) {
-                (void) asprintf(ret_error, "%s", herr.message);
+                *ret_error = strprintf("%s", herr.message);
                 return r;
         }
         p->home->now = now;
@@ -555,16 +556,16 @@ int provision_remove_user(Provisioner *p, const char *user_name, char **ret_erro
 
         r = home_load_record(p->home, user_name, &record, &err);
         if (r < 0) {
-                (void) asprintf(ret_error, "%s", r == -ENOENT ? "no such user managed here" : err.message);
+                *ret_error = strprintf("%s", r == -ENOENT ? "no such user managed here" : err.message);
                 return r;
         }
         if (!record_grant(record)) {
-                (void) asprintf(ret_error, "not created by corehomed; refusing to remove it");
+                *ret_error = strprintf("not created by corehomed; refusing to remove it");
                 return -EPERM;
         }
         r = remove_user(p, user_name, &err);
         if (r < 0)
-                (void) asprintf(ret_error, "%s", err.message[0] ? err.message : strerror(-r));
+                *ret_error = strprintf("%s", err.message[0] ? err.message : strerror(-r));
         return r;
 }
 

@@ -17,6 +17,7 @@
 #include "public-key.h"
 #include "serial.h"
 #include "signature-verify.h"
+#include "string-util.h"
 #include "system-user.h"
 
 typedef struct TrustEntry {
@@ -195,8 +196,8 @@ static int db_load_list(TrustDb *db, AssertionList *list, bool trusted, char **r
                 _cleanup_free_ char *key = lookup_key(list->items[i]);
                 if (!key) {
                         if (ret_error)
-                                (void) asprintf(ret_error, "%s: assertion without a primary key",
-                                                strempty(list->items[i]->type));
+                                *ret_error = strprintf("%s: assertion without a primary key",
+                                                       strempty(list->items[i]->type));
                         return -EBADMSG;
                 }
                 int r = db_put(db, TAKE_PTR(list->items[i]), trusted);
@@ -245,7 +246,7 @@ int trust_db_open(const char *root, usec_t now, TrustDb **ret, char **ret_error)
         r = assertion_store_read_time_floor(root, &db->floor);
         if (r < 0) {
                 if (ret_error)
-                        (void) asprintf(ret_error, "%s/time-floor: unreadable or malformed", store_dir);
+                        *ret_error = strprintf("%s/time-floor: unreadable or malformed", store_dir);
                 return r;
         }
 

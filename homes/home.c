@@ -349,27 +349,37 @@ static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
         return 0;
 }
 
-/* Signs record (binding already set) and renders both files' text. */
-static int home_sign_and_format(Home *h, json_t *record, json_t **ret_signed, char **ret_host,
-                                char **ret_embedded, RecordError *err)
+/* The text of ~/.identity for a signed host record: the same record without binding (and never status or
+ * secrets); the signature stays valid, as those sections are not signed. */
+static int home_format_embedded(json_t *signed_record, char **ret)
 {
-        _cleanup_json_ json_t *signed_record = NULL, *embedded = NULL;
-        _cleanup_free_ char *host_text = NULL, *embedded_text = NULL;
+        _cleanup_json_ json_t *embedded = NULL;
         int r;
 
-        r = user_record_sign(record, h->key->pkey, &signed_record);
-        if (r < 0)
-                return home_error(err, r, "cannot sign the record: %s", strerror(-r));
         r = user_record_strip(signed_record,
                               USER_RECORD_SECTION_BINDING | USER_RECORD_SECTION_STATUS |
                                       USER_RECORD_SECTION_SECRET,
                               &embedded);
         if (r < 0)
                 return r;
+        return user_record_format_pretty(embedded, ret);
+}
+
+/* Signs record (binding already set) and renders both files' text. */
+static int home_sign_and_format(Home *h, json_t *record, json_t **ret_signed, char **ret_host,
+                                char **ret_embedded, RecordError *err)
+{
+        _cleanup_json_ json_t *signed_record = NULL;
+        _cleanup_free_ char *host_text = NULL, *embedded_text = NULL;
+        int r;
+
+        r = user_record_sign(record, h->key->pkey, &signed_record);
+        if (r < 0)
+                return home_error(err, r, "cannot sign the record: %s", strerror(-r));
         r = user_record_format_pretty(signed_record, &host_text);
         if (r < 0)
                 return r;
-        r = user_record_format_pretty(embedded, &embedded_text);
+        r = home_format_embedded(signed_record, &embedded_text);
         if (r < 0)
                 return r;
         *ret_signed = TAKE_PTR(signed_record);
@@ -519,6 +529,16 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (r < 0)
                 return r;
         if (r == USER_RECORD_UPDATE_SAME) {
+                /* The host record is already this one; an update interrupted between the two files may
+                 * have left the home's copy behind, so bring it in line (a no-op rewrite otherwise). */
+                r = home_layout_from_record(h, old, uid, &l, err);
+                if (r >= 0)
+                        r = home_format_embedded(old, &embedded_text);
+                if (r >= 0 && storage->probe(h, &l) > 0)
+                        r = storage->update_identity(h, &l, embedded_text, strlen(embedded_text));
+                if (r < 0)
+                        return home_error(err, r, "%s/.identity: cannot update: %s", strempty(l.image_path),
+                                          strerror(-r));
                 if (ret_record)
                         *ret_record = TAKE_PTR(old);
                 return USER_RECORD_UPDATE_SAME;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Kills corehomectl (SIGKILL, through the crash points of a -Dcrash_points=true build) at every step of
+# create, update and remove, then checks that the next start leaves either the old or the new user, never a
+# half one, and that the interrupted operation can simply be run again.
+set -euo pipefail
+corehomectl="$BUILD_DIR/agent/corehomectl"
+trust="$FIXTURES_DIR/trust"
+now=--now=2026-11-25T10:00:00Z
+scratch=$(mktemp -d /tmp/corehomed-crash.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+
+if [ "${CRASH_POINTS:-false}" != true ]; then
+        echo "SKIP: this build has no crash points (configure with -Dcrash_points=true, as make check does)"
+        exit 77
+fi
+
+fail() {
+        echo "FAIL: $*"
+        exit 1
+}
+
+new_root() { # new_root DIR: a device acme/appliance-1 trusting the test root, with a stick directory
+        mkdir -p "$1/etc/corehomed/trusted" "$1/stick"
+        cp "$trust/trusted/root.assert" "$1/etc/corehomed/trusted/"
+        echo 0123456789abcdef0123456789abcdef >"$1/etc/machine-id"
+        printf 'device:\n  brand-id: acme\n  model: appliance-1\n' >"$1/etc/corehomed/corehomed.yaml"
+        cp "$trust/stick.assert" "$1/stick/auto-import.assert"
+}
+
+# state ROOT: "absent", "present" or "half: why" for user alice
+state() {
+        local host="$1/var/lib/systemd/home/alice.identity" home="$1/home/alice.homedir"
+        if compgen -G "$1/home/.#*" >/dev/null; then
+                echo "half: temporary home left behind"
+        elif compgen -G "$1/var/lib/corehomed/journal/*.intent" >/dev/null; then
+                echo "half: journal entry left behind"
+        elif [ ! -e "$host" ] && [ ! -e "$home" ]; then
+                echo absent
+        elif [ -f "$host" ] && [ -f "$home/.identity" ]; then
+                echo present
+        else
+                echo "half: record $( [ -e "$host" ] && echo yes || echo no ), home $( [ -e "$home" ] && echo yes || echo no )"
+        fi
+}
+
+crash() { # crash POINT ARGS...: runs corehomectl, which must die at POINT
+        local rc=0
+        COREHOMED_CRASH_AT="$1" "$corehomectl" "${@:2}" >/dev/null 2>&1 || rc=$?
+        [ "$rc" = 137 ] || fail "crash point $1 was not reached (exit status $rc)"
+}
+
+recover() { # a start after the crash: any verb runs recovery first
+        "$corehomectl" --root="$1" "$now" list >/dev/null
+}
+
+checked=0
+for point in provision-create:journaled home-create:host-record home-create:filled provision-create:created; do
+        r="$scratch/create-${point//:/-}"
+        new_root "$r"
+        crash "$point" --root="$r" "$now" import-media "$r/stick"
+        recover "$r"
+        s=$(state "$r")
+        [ "$s" = absent ] || [ "$s" = present ] || fail "create, crash at $point: $s"
+        "$corehomectl" --root="$r" "$now" create-user --known alice@example.com >/dev/null
+        [ "$(state "$r")" = present ] || fail "create, crash at $point: the retry did not create the user"
+        "$corehomectl" --root="$r" "$now" inspect alice | grep -q 'Signature: signed-exclusive' ||
+                fail "create, crash at $point: the record does not verify"
+        echo "ok: create interrupted at $point -> $s after restart, then created"
+        checked=$((checked + 1))
+done
+
+for point in provision-update:journaled home-update:host-record provision-update:updated; do
+        r="$scratch/update-${point//:/-}"
+        new_root "$r"
+        "$corehomectl" --root="$r" "$now" import-media "$r/stick" >/dev/null
+        "$corehomectl" --root="$r" "$now" import "$trust/alice-r1.system-user" >/dev/null
+        crash "$point" --root="$r" "$now" create-user --known alice@example.com
+        recover "$r"
+        [ "$(state "$r")" = present ] || fail "update, crash at $point: $(state "$r")"
+        grep -q '"realName" : "Alice Liddell"' "$r/var/lib/systemd/home/alice.identity" ||
+                fail "update, crash at $point: the host record is not the new one"
+        grep -q '"realName" : "Alice Liddell"' "$r/home/alice.homedir/.identity" ||
+                fail "update, crash at $point: the home's .identity is not the new one"
+        echo "ok: update interrupted at $point -> finished on restart"
+        checked=$((checked + 1))
+done
+
+for point in provision-remove:journaled home-remove:renamed home-remove:home-deleted provision-remove:removed; do
+        r="$scratch/remove-${point//:/-}"
+        new_root "$r"
+        "$corehomectl" --root="$r" "$now" import-media "$r/stick" >/dev/null
+        crash "$point" --root="$r" "$now" remove alice
+        recover "$r"
+        [ "$(state "$r")" = absent ] || fail "remove, crash at $point: $(state "$r")"
+        echo "ok: remove interrupted at $point -> finished on restart"
+        checked=$((checked + 1))
+done
+
+[ "$checked" = 11 ] || fail "only $checked crash points checked"
+echo "all $checked crash points leave a whole state"
