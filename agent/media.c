@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file-util.h"
+#include "string-util.h"
 #include "macros.h"
 
 static const char *const media_filesystems[] = { "ext4", "ext2", "vfat", "exfat", "iso9660" };
@@ -47,7 +48,7 @@ static int describe(char **ret_error, int r, const char *path)
                 why = strerror(-r);
         }
         if (ret_error)
-                (void) asprintf(ret_error, "%s: %s", path, why);
+                *ret_error = strprintf("%s: %s", path, why);
         return r;
 }
 
@@ -199,7 +200,7 @@ int media_read_auto_import(const char *path, char **ret_data, size_t *ret_size, 
                 r = -ENOTBLK;
         if (r == -ENOTBLK) {
                 if (ret_error)
-                        (void) asprintf(ret_error, "%s: neither a directory nor a block device", path);
+                        *ret_error = strprintf("%s: neither a directory nor a block device", path);
                 return r;
         }
         return r < 0 ? describe(ret_error, r, path) : 0;
