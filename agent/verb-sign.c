@@ -312,7 +312,7 @@ int verb_sign(const CliContext *ctx, int argc, char **argv)
         }
         /* The body pseudo-header is taken out only now: body points into it. */
         json_incref(b);
-        _cleanup_json_ json_t *body_ref = b;
+        _unused_ _cleanup_json_ json_t *body_ref = b;
         if (b)
                 json_object_del(headers, "body");
 
