@@ -15,7 +15,7 @@
 static void remove_handles_nesting_far_beyond_depth_limit(void **state)
 {
         char *root = test_root_new();
-        _cleanup_free_ char *top = test_path(root, "/victim"), *deep = strdup(top);
+        _cleanup_free_ char *top = test_path(root, "/victim");
         _cleanup_close_ int fd = -1;
 
         /* Built with *at() calls: the full path would exceed PATH_MAX. */

@@ -246,7 +246,7 @@ static void test_load_reads_exactly_size_bytes(void **state)
 static void test_canonical_round_trips(void **state)
 {
         _cleanup_json_ json_t *record = test_load("FIXTURES_DIR", "records/full.json");
-        _cleanup_json_ json_t *again = NULL, *again2 = NULL;
+        _cleanup_json_ json_t *again = NULL;
         _cleanup_free_ char *text = NULL, *text2 = NULL, *pretty = NULL, *file = NULL;
         size_t size;
 
