@@ -6,6 +6,7 @@
 
 #include "assertion-fields.h"
 #include "device-identity.h"
+#include "string-util.h"
 
 /* How many candidate assertions we keep to name in a message; more are counted, not listed. */
 #define CANDIDATES_MAX 8
@@ -32,23 +33,6 @@ static int find_all(TrustDb *db, const char *type, char *const *filters, Candida
         if (!db)
                 return 0;
         return trust_db_foreach(db, type, filters, collect, ret);
-}
-
-static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *format, ...)
-{
-        va_list ap;
-
-        if (ret_error) {
-                char *s = NULL;
-                va_start(ap, format);
-                if (vasprintf(&s, format, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                free(*ret_error);
-                *ret_error = s;
-        }
-        return r;
 }
 
 /* "\"a\", \"b\" and 3 more": the header values of the candidates, for messages. */
@@ -112,10 +96,11 @@ static int find_model(const ConfigDevice *cfg, TrustDb *db, const Assertion **re
                 /* Threat: a configuration and a model that describe different devices; which grants apply
                  * must not depend on which of them is read. */
                 describe_candidates(&c, "series", list, sizeof list);
-                return fail(ret_error, -EXDEV,
-                            "device identity disagrees: %s has device.series %s, the stored model assertion "
-                            "for %s/%s has series %s",
-                            CONFIG_PATH, assertion_quote(cfg->series, q), cfg->brand_id, cfg->model, list);
+                return error_set(
+                        ret_error, -EXDEV,
+                        "device identity disagrees: %s has device.series %s, the stored model assertion "
+                        "for %s/%s has series %s",
+                        CONFIG_PATH, assertion_quote(cfg->series, q), cfg->brand_id, cfg->model, list);
         }
 
         r = find_all(db, "model", NULL, &c);
@@ -125,7 +110,7 @@ static int find_model(const ConfigDevice *cfg, TrustDb *db, const Assertion **re
                 char list2[384];
                 describe_candidates(&c, "brand-id", list, sizeof list);
                 describe_candidates(&c, "model", list2, sizeof list2);
-                return fail(
+                return error_set(
                         ret_error, -ENOTUNIQ,
                         "device identity is ambiguous: %zu model assertions are stored (brands %s; models "
                         "%s): set device.brand-id and device.model in %s",
@@ -170,7 +155,7 @@ static int find_serial(const DeviceIdentity *d, const char *cfg_serial, TrustDb 
         if (cfg_serial) {
                 /* Threat: serial-bound grants decided against a serial the device does not hold. */
                 describe_candidates(&c, "serial", list, sizeof list);
-                return fail(
+                return error_set(
                         ret_error, -EXDEV,
                         "device identity disagrees: %s has device.serial %s, the stored serial assertion "
                         "for %s/%s has serial %s",
@@ -178,7 +163,7 @@ static int find_serial(const DeviceIdentity *d, const char *cfg_serial, TrustDb 
         }
         if (c.n > 1) {
                 describe_candidates(&c, "serial", list, sizeof list);
-                return fail(
+                return error_set(
                         ret_error, -ENOTUNIQ,
                         "device identity is ambiguous: %zu serial assertions are stored for %s/%s (serials "
                         "%s): set device.serial in %s",
@@ -207,7 +192,7 @@ static int check_serial_signer(const DeviceIdentity *d, const Serial *s, char **
                 return 0;
         if (d->model_assertion && strv_has(d->model_assertion->serial_authority, s->authority_id))
                 return 0;
-        return fail(
+        return error_set(
                 ret_error, -EKEYREJECTED,
                 "stored serial assertion %s: serial with authority %s different from brand %s without model "
                 "assertion with serial-authority set to to allow for them",
@@ -217,8 +202,8 @@ static int check_serial_signer(const DeviceIdentity *d, const Serial *s, char **
 static int typed_error(char **ret_error, const char *what, const AssertionError *err)
 {
         char buf[320];
-        return fail(ret_error, -EBADMSG, "stored %s assertion: %s", what,
-                    assertion_error_format(err, buf, sizeof buf));
+        return error_set(ret_error, -EBADMSG, "stored %s assertion: %s", what,
+                         assertion_error_format(err, buf, sizeof buf));
 }
 
 int device_identity_load(const Config *config, TrustDb *db, DeviceIdentity **ret, char **ret_error)
@@ -234,17 +219,18 @@ int device_identity_load(const Config *config, TrustDb *db, DeviceIdentity **ret
         cfg_effective.series = (char *) cfg_series;
         r = find_model(&cfg_effective, db, &ma, ret_error);
         if (r < 0)
-                return r == -ENOMEM ? fail(ret_error, r, "out of memory") : r;
+                return r == -ENOMEM ? error_set(ret_error, r, "out of memory") : r;
 
         if (!cfg->brand_id && !ma)
-                return fail(ret_error, -ENODEV,
-                            "no device identity: set device.brand-id and device.model in %s or import the "
-                            "model assertion",
-                            CONFIG_PATH);
+                return error_set(
+                        ret_error, -ENODEV,
+                        "no device identity: set device.brand-id and device.model in %s or import the "
+                        "model assertion",
+                        CONFIG_PATH);
 
         d = calloc(1, sizeof *d);
         if (!d)
-                return fail(ret_error, -ENOMEM, "out of memory");
+                return error_set(ret_error, -ENOMEM, "out of memory");
 
         if (ma) {
                 r = model_from_assertion(ma, &d->model_assertion, &err);
@@ -263,11 +249,11 @@ int device_identity_load(const Config *config, TrustDb *db, DeviceIdentity **ret
                 d->series = strdup(d->model_assertion->series);
         }
         if (!d->brand_id || !d->model || !d->series)
-                return fail(ret_error, -ENOMEM, "out of memory");
+                return error_set(ret_error, -ENOMEM, "out of memory");
 
         r = find_serial(d, cfg->serial, db, &sa, ret_error);
         if (r < 0)
-                return r == -ENOMEM ? fail(ret_error, r, "out of memory") : r;
+                return r == -ENOMEM ? error_set(ret_error, r, "out of memory") : r;
         if (sa) {
                 r = serial_from_assertion(sa, &d->serial_assertion, &err);
                 if (r < 0)
@@ -280,7 +266,7 @@ int device_identity_load(const Config *config, TrustDb *db, DeviceIdentity **ret
         if (cfg->serial || d->serial_assertion) {
                 d->serial = strdup(cfg->serial ? cfg->serial : d->serial_assertion->serial);
                 if (!d->serial)
-                        return fail(ret_error, -ENOMEM, "out of memory");
+                        return error_set(ret_error, -ENOMEM, "out of memory");
         }
 
         *ret = TAKE_PTR(d);

@@ -7,26 +7,10 @@
 
 #include "assertion-fields.h"
 #include "grant-convert.h"
+#include "string-util.h"
 #include "user-record.h"
 
 #define SHA3_384_SIZE 48
-
-static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *format, ...)
-{
-        va_list ap;
-
-        if (ret_error) {
-                char *s = NULL;
-                va_start(ap, format);
-                if (vasprintf(&s, format, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                free(*ret_error);
-                *ret_error = s;
-        }
-        return r;
-}
 
 /* snapd accepts ^[a-z0-9][-a-z0-9+._]*$ (asserts/system_user.go); systemd's strict rule is
  * ^[A-Za-z_][A-Za-z0-9_-]*$, at most 31 bytes. Says exactly which part of the name systemd refuses. */
@@ -53,20 +37,22 @@ static int check_user_name(const char *name, char **ret_error)
                         why = NULL;
                 }
                 if (bad[0])
-                        return fail(ret_error, -EBADMSG,
-                                    "username %s is valid for snapd but not for systemd: it contains '%s' "
-                                    "(systemd user names are [A-Za-z_][A-Za-z0-9_-]*, at most 31 bytes)",
-                                    assertion_quote(name, q), bad);
-                return fail(ret_error, -EBADMSG,
-                            "username %s is valid for snapd but not for systemd: %s (systemd user names are "
-                            "[A-Za-z_][A-Za-z0-9_-]*, at most 31 bytes)",
-                            assertion_quote(name, q), why);
+                        return error_set(
+                                ret_error, -EBADMSG,
+                                "username %s is valid for snapd but not for systemd: it contains '%s' "
+                                "(systemd user names are [A-Za-z_][A-Za-z0-9_-]*, at most 31 bytes)",
+                                assertion_quote(name, q), bad);
+                return error_set(
+                        ret_error, -EBADMSG,
+                        "username %s is valid for snapd but not for systemd: %s (systemd user names are "
+                        "[A-Za-z_][A-Za-z0-9_-]*, at most 31 bytes)",
+                        assertion_quote(name, q), why);
         }
 
         /* Threat: a grant naming a system account ("root", "systemd-network", ...) would shadow it in NSS
          * and hand its identity to whoever holds the grant's password or keys. */
-        return fail(ret_error, -EBADMSG, "username %s is reserved for a system account on this device",
-                    assertion_quote(name, q));
+        return error_set(ret_error, -EBADMSG, "username %s is reserved for a system account on this device",
+                         assertion_quote(name, q));
 }
 
 /* SHA3-384 of the assertion's wire bytes, lower-case hex: identifies exactly which assertion made the user,
@@ -207,22 +193,22 @@ int grant_to_user_record(const SystemUser *u, const Assertion *a, const Config *
         /* json_integer() is signed: values beyond INT64_MAX would turn negative in the record. */
         if (last_change_usec > (usec_t) INT64_MAX || u->until > (usec_t) INT64_MAX ||
             u->revision > (uint64_t) INT64_MAX)
-                return fail(ret_error, -ERANGE, "system-user %s: a time or revision is out of range",
-                            u->email);
+                return error_set(ret_error, -ERANGE, "system-user %s: a time or revision is out of range",
+                                 u->email);
 
         r = build_record(u, a, config, last_change_usec, &rec);
         if (r == -ENOMEM)
-                return fail(ret_error, r, "out of memory");
+                return error_set(ret_error, r, "out of memory");
         if (r < 0)
-                return fail(ret_error, r, "system-user %s: cannot compute the assertion digest: %s",
-                            u->email, strerror(-r));
+                return error_set(ret_error, r, "system-user %s: cannot compute the assertion digest: %s",
+                                 u->email, strerror(-r));
 
         /* The assertion passed snapd's rules, but systemd's are not the same (e.g. a crypt hash, an ssh key
          * or a name systemd would not take): refuse here rather than write a record homed will reject. */
         r = user_record_validate(rec, &err);
         if (r < 0)
-                return fail(ret_error, r, "system-user %s cannot become a user record: field %s: %s",
-                            u->email, err.field[0] ? err.field : "(record)", err.message);
+                return error_set(ret_error, r, "system-user %s cannot become a user record: field %s: %s",
+                                 u->email, err.field[0] ? err.field : "(record)", err.message);
 
         *ret = TAKE_PTR(rec);
         return 0;

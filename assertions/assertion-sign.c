@@ -14,20 +14,6 @@
 #define _cleanup_json_ _cleanup_(json_decrefp)
 #endif
 
-static int fail(AssertionError *err, int r, const char *format, ...) _printf_(3, 4);
-static int fail(AssertionError *err, int r, const char *format, ...)
-{
-        va_list ap;
-
-        if (!err)
-                return r;
-        err->line = 0;
-        va_start(ap, format);
-        (void) vsnprintf(err->message, sizeof(err->message), format, ap);
-        va_end(ap);
-        return r;
-}
-
 static void gpgme_data_releasep(gpgme_data_t *d)
 {
         if (*d)
@@ -63,12 +49,12 @@ static int export_primary_key(SigningKey *k, PublicKey **ret, AssertionError *er
                 return -ENOMEM;
         e = gpgme_op_export(k->ctx, k->key->subkeys->fpr, GPGME_EXPORT_MODE_MINIMAL, out);
         if (e)
-                return fail(err, -EIO, "key '%s': cannot export the public key: %s", k->name,
-                            gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "key '%s': cannot export the public key: %s", k->name,
+                                           gpgme_strerror(e));
         buf = gpgme_data_release_and_get_mem(out, &size);
         out = NULL;
         if (!buf)
-                return fail(err, -EIO, "key '%s': empty key export", k->name);
+                return assertion_error_set(err, -EIO, "key '%s': empty key export", k->name);
 
         data = (const uint8_t *) buf;
         for (size_t off = 0; off < size;) {
@@ -84,8 +70,8 @@ static int export_primary_key(SigningKey *k, PublicKey **ret, AssertionError *er
                 if (tag == OPENPGP_TAG_PUBLIC_KEY) {
                         if (found) {
                                 gpgme_free(buf);
-                                return fail(err, -EIO, "key '%s': export holds several primary keys",
-                                            k->name);
+                                return assertion_error_set(
+                                        err, -EIO, "key '%s': export holds several primary keys", k->name);
                         }
                         found = data + off;
                         found_size = total;
@@ -94,7 +80,7 @@ static int export_primary_key(SigningKey *k, PublicKey **ret, AssertionError *er
         }
         if (!found) {
                 gpgme_free(buf);
-                return fail(err, -EIO, "key '%s': export holds no primary key", k->name);
+                return assertion_error_set(err, -EIO, "key '%s': export holds no primary key", k->name);
         }
         r = public_key_from_packet(found, found_size, ret, err);
         gpgme_free(buf);
@@ -108,7 +94,8 @@ static int key_find(SigningKey *k, const char *name, AssertionError *err)
 
         e = gpgme_op_keylist_start(k->ctx, NULL, 1 /* secret keys only */);
         if (e)
-                return fail(err, -EIO, "cannot list GnuPG secret keys: %s", gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "cannot list GnuPG secret keys: %s",
+                                           gpgme_strerror(e));
         while (!(e = gpgme_op_keylist_next(k->ctx, &key))) {
                 bool match = false;
 
@@ -125,18 +112,20 @@ static int key_find(SigningKey *k, const char *name, AssertionError *err)
                         gpgme_key_unref(hit);
                         (void) gpgme_op_keylist_end(k->ctx);
                         /* Picking one silently could sign with a key the brand did not mean. */
-                        return fail(err, -EKEYREJECTED, "key '%s': several GnuPG keys have this user ID",
-                                    name);
+                        return assertion_error_set(err, -EKEYREJECTED,
+                                                   "key '%s': several GnuPG keys have this user ID", name);
                 }
                 hit = key;
         }
         if (gpgme_err_code(e) != GPG_ERR_EOF) {
                 if (hit)
                         gpgme_key_unref(hit);
-                return fail(err, -EIO, "cannot list GnuPG secret keys: %s", gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "cannot list GnuPG secret keys: %s",
+                                           gpgme_strerror(e));
         }
         if (!hit)
-                return fail(err, -ENOKEY, "cannot find key named '%s' in GnuPG keyring", name);
+                return assertion_error_set(err, -ENOKEY, "cannot find key named '%s' in GnuPG keyring",
+                                           name);
         k->key = hit;
         return 0;
 }
@@ -146,18 +135,20 @@ static int key_check_usable(const SigningKey *k, AssertionError *err)
         gpgme_subkey_t primary = k->key->subkeys;
 
         if (k->key->revoked || k->key->expired || k->key->disabled || k->key->invalid)
-                return fail(err, -EKEYREJECTED, "key '%s' is revoked, expired, disabled or invalid",
-                            k->name);
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "key '%s' is revoked, expired, disabled or invalid", k->name);
         if (!primary || !primary->fpr)
-                return fail(err, -EKEYREJECTED, "key '%s' has no primary key", k->name);
+                return assertion_error_set(err, -EKEYREJECTED, "key '%s' has no primary key", k->name);
         if (primary->pubkey_algo != GPGME_PK_RSA)
-                return fail(err, -EKEYREJECTED, "key '%s' is not an RSA key (algorithm %s)", k->name,
-                            strempty(gpgme_pubkey_algo_name(primary->pubkey_algo)));
+                return assertion_error_set(err, -EKEYREJECTED, "key '%s' is not an RSA key (algorithm %s)",
+                                           k->name, strempty(gpgme_pubkey_algo_name(primary->pubkey_algo)));
         if (primary->length < SIGNING_KEY_BITS_MIN)
-                return fail(err, -EKEYREJECTED, "signing needs at least a %d bits key, '%s' has %u",
-                            SIGNING_KEY_BITS_MIN, k->name, primary->length);
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "signing needs at least a %d bits key, '%s' has %u",
+                                           SIGNING_KEY_BITS_MIN, k->name, primary->length);
         if (!primary->can_sign || !primary->secret)
-                return fail(err, -EKEYREJECTED, "key '%s' cannot sign (no secret primary key)", k->name);
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "key '%s' cannot sign (no secret primary key)", k->name);
         return 0;
 }
 
@@ -171,7 +162,7 @@ int signing_key_open(const char *gnupg_home, const char *name, SigningKey **ret,
         (void) gpgme_check_version(NULL);
         e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
         if (e)
-                return fail(err, -EIO, "GnuPG is not usable: %s", gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "GnuPG is not usable: %s", gpgme_strerror(e));
 
         k = calloc(1, sizeof(*k));
         if (!k)
@@ -181,12 +172,12 @@ int signing_key_open(const char *gnupg_home, const char *name, SigningKey **ret,
                 return -ENOMEM;
         e = gpgme_new(&k->ctx);
         if (e)
-                return fail(err, -EIO, "cannot start GnuPG: %s", gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "cannot start GnuPG: %s", gpgme_strerror(e));
         if (gnupg_home) {
                 e = gpgme_ctx_set_engine_info(k->ctx, GPGME_PROTOCOL_OpenPGP, NULL, gnupg_home);
                 if (e)
-                        return fail(err, -EIO, "cannot use GnuPG home %s: %s", gnupg_home,
-                                    gpgme_strerror(e));
+                        return assertion_error_set(err, -EIO, "cannot use GnuPG home %s: %s", gnupg_home,
+                                                   gpgme_strerror(e));
         }
         gpgme_set_armor(k->ctx, 0);
         gpgme_set_textmode(k->ctx, 0);
@@ -227,20 +218,22 @@ int signature_sign(SigningKey *k, const char *content, size_t content_size, char
         if (!e)
                 e = gpgme_op_sign(k->ctx, in, out, GPGME_SIG_MODE_DETACH);
         if (e)
-                return fail(err, -EIO, "cannot sign using GnuPG key '%s': %s", k->name, gpgme_strerror(e));
+                return assertion_error_set(err, -EIO, "cannot sign using GnuPG key '%s': %s", k->name,
+                                           gpgme_strerror(e));
         result = gpgme_op_sign_result(k->ctx);
         if (!result || !result->signatures || result->signatures->next || result->invalid_signers)
-                return fail(err, -EIO, "GnuPG did not make exactly one signature with key '%s'", k->name);
+                return assertion_error_set(
+                        err, -EIO, "GnuPG did not make exactly one signature with key '%s'", k->name);
         if (result->signatures->hash_algo != GPGME_MD_SHA512)
-                return fail(err, -EKEYREJECTED,
-                            "bad GPG produced signature: expected SHA512 digest, got %s (set "
-                            "'personal-digest-preferences SHA512' in gpg.conf)",
-                            strempty(gpgme_hash_algo_name(result->signatures->hash_algo)));
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "bad GPG produced signature: expected SHA512 digest, got %s (set "
+                                           "'personal-digest-preferences SHA512' in gpg.conf)",
+                                           strempty(gpgme_hash_algo_name(result->signatures->hash_algo)));
 
         raw = gpgme_data_release_and_get_mem(out, &raw_size);
         out = NULL;
         if (!raw)
-                return fail(err, -EIO, "GnuPG returned no signature");
+                return assertion_error_set(err, -EIO, "GnuPG returned no signature");
         /* Parsed with the same strict rules as any signature we receive: what we hand out we would accept.
          */
         r = openpgp_signature_parse((const uint8_t *) raw, raw_size, &sig, err);
@@ -248,8 +241,8 @@ int signature_sign(SigningKey *k, const char *content, size_t content_size, char
                 r = openpgp_signature_serialize(&sig, &packet, &packet_size);
         gpgme_free(raw);
         if (r == -EBADMSG)
-                return fail(err, -EKEYREJECTED, "bad GPG produced signature: %.200s",
-                            err ? err->message : "");
+                return assertion_error_set(err, -EKEYREJECTED, "bad GPG produced signature: %.200s",
+                                           err ? err->message : "");
         if (r < 0)
                 return r;
         r = openpgp_v1_encode(packet, packet_size, &text);
@@ -261,7 +254,8 @@ int signature_sign(SigningKey *k, const char *content, size_t content_size, char
                 char m[sizeof(err->message)] = "";
                 if (err)
                         memcpy(m, err->message, sizeof(m));
-                return fail(err, -EKEYREJECTED, "bad GPG produced signature: it does not verify: %.200s", m);
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "bad GPG produced signature: it does not verify: %.200s", m);
         }
         *ret = TAKE_PTR(text);
         return 0;
@@ -275,8 +269,8 @@ static int headers_check_values(json_t *v, const char *name, unsigned depth, Ass
         size_t i;
 
         if (depth > ASSERTION_NESTING_MAX + 1)
-                return fail(err, -EBADMSG, "header \"%s\": nested deeper than %d levels", name,
-                            ASSERTION_NESTING_MAX);
+                return assertion_error_set(err, -EBADMSG, "header \"%s\": nested deeper than %d levels",
+                                           name, ASSERTION_NESTING_MAX);
         if (json_is_string(v))
                 return 0;
         if (json_is_array(v)) {
@@ -291,7 +285,7 @@ static int headers_check_values(json_t *v, const char *name, unsigned depth, Ass
                                 return -EBADMSG;
                 return 0;
         }
-        return fail(
+        return assertion_error_set(
                 err, -EBADMSG,
                 "header \"%s\": header values must be strings or nested lists or maps with strings as the "
                 "only scalars",
@@ -303,11 +297,11 @@ static int check_not_empty_string(json_t *headers, const char *name, AssertionEr
         json_t *v = json_object_get(headers, name);
 
         if (!v)
-                return fail(err, -EBADMSG, "\"%s\" header is mandatory", name);
+                return assertion_error_set(err, -EBADMSG, "\"%s\" header is mandatory", name);
         if (!json_is_string(v))
-                return fail(err, -EBADMSG, "\"%s\" header must be a string", name);
+                return assertion_error_set(err, -EBADMSG, "\"%s\" header must be a string", name);
         if (json_string_length(v) == 0)
-                return fail(err, -EBADMSG, "\"%s\" header should not be empty", name);
+                return assertion_error_set(err, -EBADMSG, "\"%s\" header should not be empty", name);
         return 0;
 }
 
@@ -319,9 +313,11 @@ static int headers_check_encodable(json_t *headers, const AssertionType *t, Asse
 
         if (t->no_authority) {
                 if (json_object_get(headers, "authority-id"))
-                        return fail(err, -EBADMSG, "\"%s\" assertion cannot have authority-id set", t->name);
+                        return assertion_error_set(err, -EBADMSG,
+                                                   "\"%s\" assertion cannot have authority-id set", t->name);
                 if (json_object_get(headers, "signatory-id"))
-                        return fail(err, -EBADMSG, "\"%s\" assertion cannot have signatory-id set", t->name);
+                        return assertion_error_set(err, -EBADMSG,
+                                                   "\"%s\" assertion cannot have signatory-id set", t->name);
         } else {
                 r = check_not_empty_string(headers, "authority-id", err);
                 if (r < 0)
@@ -337,7 +333,8 @@ static int headers_check_encodable(json_t *headers, const AssertionType *t, Asse
                 if (r < 0)
                         return r;
                 if (strchr(json_string_value(json_object_get(headers, *k)), '/'))
-                        return fail(err, -EBADMSG, "\"%s\" primary key header cannot contain '/'", *k);
+                        return assertion_error_set(err, -EBADMSG,
+                                                   "\"%s\" primary key header cannot contain '/'", *k);
         }
         return 0;
 }
@@ -361,7 +358,7 @@ static int content_check(const char *content, size_t content_size, AssertionErro
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(err, -EBADMSG, "cannot assemble assertion: %.220s", e.message);
+                return assertion_error_set(err, -EBADMSG, "cannot assemble assertion: %.220s", e.message);
         return 0;
 }
 
@@ -378,27 +375,29 @@ int assertion_sign(SigningKey *k, json_t *headers, const void *body, size_t body
         int r;
 
         if (!json_is_object(headers))
-                return fail(err, -EBADMSG, "assertion headers must be a map");
+                return assertion_error_set(err, -EBADMSG, "assertion headers must be a map");
         json_object_foreach (headers, name, v) {
                 r = headers_check_values(v, name, 1, err);
                 if (r < 0)
                         return r;
         }
         if (!json_is_string(json_object_get(headers, "type")))
-                return fail(err, -EBADMSG, "missing assertion type header");
+                return assertion_error_set(err, -EBADMSG, "missing assertion type header");
         type = assertion_type_lookup(json_string_value(json_object_get(headers, "type")));
         if (!type)
-                return fail(err, -EBADMSG, "invalid assertion type: %.100s",
-                            json_string_value(json_object_get(headers, "type")));
+                return assertion_error_set(err, -EBADMSG, "invalid assertion type: %.100s",
+                                           json_string_value(json_object_get(headers, "type")));
         r = headers_check_encodable(headers, type, err);
         if (r < 0)
                 return r;
         if (json_object_get(headers, "body-length"))
-                return fail(err, -EBADMSG, "\"body-length\" is computed from the body; do not set it");
+                return assertion_error_set(err, -EBADMSG,
+                                           "\"body-length\" is computed from the body; do not set it");
         given = json_string_value(json_object_get(headers, "sign-key-sha3-384"));
         if (json_object_get(headers, "sign-key-sha3-384") && (!given || !streq(given, k->public_key->id)))
-                return fail(err, -EBADMSG, "\"sign-key-sha3-384\" names another key than '%s' (%s)", k->name,
-                            k->public_key->id);
+                return assertion_error_set(err, -EBADMSG,
+                                           "\"sign-key-sha3-384\" names another key than '%s' (%s)", k->name,
+                                           k->public_key->id);
 
         h = json_deep_copy(headers);
         if (!h || json_object_set_new(h, "sign-key-sha3-384", json_string(k->public_key->id)) < 0)
@@ -408,10 +407,11 @@ int assertion_sign(SigningKey *k, json_t *headers, const void *body, size_t body
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(err, -EBADMSG,
-                            "cannot encode the assertion (%s): check type, authority-id, primary "
-                            "keys, format and revision",
-                            r == -E2BIG ? "body too large" : "invalid headers");
+                return assertion_error_set(
+                        err, -EBADMSG,
+                        "cannot encode the assertion (%s): check type, authority-id, primary "
+                        "keys, format and revision",
+                        r == -E2BIG ? "body too large" : "invalid headers");
         r = content_check(content, content_size, err);
         if (r < 0)
                 return r;
@@ -426,7 +426,8 @@ int assertion_sign(SigningKey *k, json_t *headers, const void *body, size_t body
          * will read. */
         r = assertion_decode(text, strlen(text), &a, err);
         if (r < 0)
-                return r == -ENOMEM ? r : fail(err, -EBADMSG, "signed assertion does not decode");
+                return r == -ENOMEM ? r
+                                    : assertion_error_set(err, -EBADMSG, "signed assertion does not decode");
         r = assertion_verify_signature(a, k->public_key, err);
         if (r < 0)
                 return r;

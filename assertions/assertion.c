@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The decoded assertion object: ownership, header access and the forms it is shown in. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,19 @@ unsigned assertion_header_line(const Assertion *a, const char *name)
         json_t *l = a->header_lines ? json_object_get(a->header_lines, name) : NULL;
 
         return l ? (unsigned) json_integer_value(l) : a->first_line;
+}
+
+int assertion_error_set(AssertionError *err, int r, const char *format, ...)
+{
+        va_list ap;
+
+        if (!err)
+                return r;
+        err->line = 0;
+        va_start(ap, format);
+        (void) vsnprintf(err->message, sizeof(err->message), format, ap);
+        va_end(ap);
+        return r;
 }
 
 char *assertion_describe(const Assertion *a)

@@ -38,6 +38,10 @@ typedef struct AssertionError {
         char message[256];
 } AssertionError;
 
+/* Fills err (when not NULL) with a message not about a line and returns r. */
+int assertion_error_set(AssertionError *err, int r, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Formats err as a person reads it: "line 7: reason" (or just "reason" when line is 0); returns buf. */
 const char *assertion_error_format(const AssertionError *err, char *buf, size_t size);
 

@@ -11,20 +11,6 @@
 
 #define SHA512_SIZE 64
 
-static int fail(AssertionError *err, int r, const char *format, ...) _printf_(3, 4);
-static int fail(AssertionError *err, int r, const char *format, ...)
-{
-        va_list ap;
-
-        if (!err)
-                return r;
-        err->line = 0;
-        va_start(ap, format);
-        (void) vsnprintf(err->message, sizeof(err->message), format, ap);
-        va_end(ap);
-        return r;
-}
-
 /* SHA-512 over content || hashed part of the packet || v4 trailer (RFC 4880 5.2.4): what the RSA signature
  * covers. */
 static int digest_compute(const PublicKey *key, const void *content, size_t content_size,
@@ -66,23 +52,26 @@ int signature_verify(const PublicKey *key, const void *content, size_t content_s
 
         r = digest_compute(key, content, content_size, &sig, digest);
         if (r < 0)
-                return fail(err, r, "signature: cannot compute SHA-512");
+                return assertion_error_set(err, r, "signature: cannot compute SHA-512");
         /* The hash tag is not a security check (it is unsigned) but rejects altered content cheaply. */
         if (memcmp(digest, sig.hash_tag, 2) != 0)
-                return fail(err, -EKEYREJECTED, "failed signature verification: hash tag doesn't match");
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "failed signature verification: hash tag doesn't match");
 
         /* Shorter values are the same number with leading zeros dropped (RFC 4880 MPIs); OpenSSL wants
          * exactly the modulus size. A longer value cannot be below the modulus. */
         if (sig.mpi_size > key->modulus_size || key->modulus_size > sizeof(padded))
-                return fail(err, -EKEYREJECTED,
-                            "failed signature verification: signature value longer than the %u-bit key",
-                            key->bits);
+                return assertion_error_set(
+                        err, -EKEYREJECTED,
+                        "failed signature verification: signature value longer than the %u-bit key",
+                        key->bits);
         memset(padded, 0, key->modulus_size - sig.mpi_size);
         memcpy(padded + key->modulus_size - sig.mpi_size, sig.mpi, sig.mpi_size);
 
         if (EVP_PKEY_verify(key->verify_ctx, padded, key->modulus_size, digest, sizeof(digest)) != 1) {
                 ERR_clear_error();
-                return fail(err, -EKEYREJECTED, "failed signature verification: RSA verification failure");
+                return assertion_error_set(err, -EKEYREJECTED,
+                                           "failed signature verification: RSA verification failure");
         }
         return 0;
 }
@@ -93,11 +82,11 @@ int assertion_verify_signature(const Assertion *a, const PublicKey *key, Asserti
         int r;
 
         if (!sign_key)
-                return fail(err, -EBADMSG, "\"sign-key-sha3-384\" header is mandatory");
+                return assertion_error_set(err, -EBADMSG, "\"sign-key-sha3-384\" header is mandatory");
         /* The id check comes before any crypto: a mismatch is a lookup error, and refusing it early keeps
          * an attacker from making us spend an RSA operation on a key the assertion never named. */
         if (!streq(sign_key, key->id))
-                return fail(err, -ENOKEY, "signed by key %s, not by %s", sign_key, key->id);
+                return assertion_error_set(err, -ENOKEY, "signed by key %s, not by %s", sign_key, key->id);
 
         r = signature_verify(key, a->content, a->content_size, a->signature, a->signature_size, err);
         if (err && r < 0)

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 char *strprintf(const char *format, ...)
 {
@@ -14,4 +15,20 @@ char *strprintf(const char *format, ...)
         r = vasprintf(&s, format, ap);
         va_end(ap);
         return r < 0 ? NULL : s;
+}
+
+int error_set(char **ret_error, int r, const char *format, ...)
+{
+        char *s;
+        va_list ap;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, format);
+        if (vasprintf(&s, format, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        free(*ret_error);
+        *ret_error = s;
+        return r;
 }
