@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")" && pwd)
 status=0
 mkdir -p "$builddir/fuzz-artifacts" "$builddir/fuzz-work"
 for exe in "$builddir"/test/fuzz/fuzz-*; do
-        [ -x "$exe" ] || continue
+        [ -f "$exe" ] && [ -x "$exe" ] || continue
         name=$(basename "$exe")
         work="$builddir/fuzz-work/$name"
         mkdir -p "$work"
