@@ -33,6 +33,9 @@ demo: build
 check: deps
 	@[ -d build-check ] || meson setup build-check --buildtype=debug -Db_sanitize=address,undefined -Dcrash_points=true
 	meson compile -C build-check
+	@# clang must build the tree too: `make fuzz` uses it, and it warns where gcc does not.
+	@[ -d build-check-clang ] || CC=clang meson setup build-check-clang --buildtype=debug >/dev/null
+	meson compile -C build-check-clang >/dev/null
 	test/run-tests.sh build-check
 
 bench: deps
@@ -50,4 +53,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-check build-bench build-fuzz
+	rm -rf build build-check build-check-clang build-bench build-fuzz
