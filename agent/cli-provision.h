@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "provision.h"
 
-/* Opens the provisioner for ctx (offline with --root; nothing is mounted offline); reports failures. */
+/* Opens the provisioner for ctx->root (offline: nothing is mounted); reports failures. */
 int cli_provisioner_open(const CliContext *ctx, Provisioner **ret);
 
-/* The report as a JSON array of {user, assertion, outcome[, reason]}. */
-json_t *cli_provision_report_json(const ProvisionReport *report);
-
-/* One line per user on stdout ("alice: created"), refusals on stderr ("corehomectl: PREFIX: ASSERTION:
- * reason"); with --json and print_json, the report as one JSON document instead. Returns the exit status. */
-int cli_provision_print_report(const CliContext *ctx, const char *prefix, const ProvisionReport *report,
-                               bool print_json);
+/* One line per user of the report (a JSON array of {user, assertion, outcome[, reason]}) on stdout
+ * ("alice: created"), refusals on stderr ("corehomectl: PREFIX: ASSERTION: reason"); with --json and
+ * print_json, the report as one JSON document instead. Returns the exit status. */
+int cli_provision_print_report(const CliContext *ctx, const char *prefix, json_t *users, bool print_json);

@@ -3,8 +3,10 @@
  * system-user assertions that apply to this device now. With EMAIL, that one is required to apply. */
 #include <getopt.h>
 
+#include "cli-daemon.h"
 #include "cli-provision.h"
 #include "cli.h"
+#include "json-util.h"
 #include "macros.h"
 
 int verb_create_user(const CliContext *ctx, int argc, char **argv)
@@ -13,10 +15,9 @@ int verb_create_user(const CliContext *ctx, int argc, char **argv)
                 { "known", no_argument, NULL, 'k' },
                 {},
         };
-        _cleanup_provisioner_ Provisioner *p = NULL;
-        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_json_ json_t *parameters = NULL, *reply = NULL;
         bool known = false;
-        int c, r;
+        int c, status;
 
         while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
                 switch (c) {
@@ -36,13 +37,11 @@ int verb_create_user(const CliContext *ctx, int argc, char **argv)
                 return EXIT_USAGE;
         }
         const char *email = optind < argc ? argv[optind] : NULL;
-
-        if (cli_provisioner_open(ctx, &p) < 0)
+        parameters = json_pack("{s:s?}", "email", email);
+        if (!parameters)
                 return EXIT_REFUSED;
-        r = provision_create_users(p, NULL, email, email != NULL, &report);
-        if (r < 0) {
-                cli_error(argv[0], "%s", strerror(-r));
-                return EXIT_REFUSED;
-        }
-        return cli_provision_print_report(ctx, argv[0], report, true);
+        status = cli_call(ctx, "CreateUsers", parameters, &reply);
+        if (status != EXIT_OK)
+                return status;
+        return cli_provision_print_report(ctx, argv[0], json_object_get(reply, "users"), true);
 }

@@ -1,49 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* corehomectl known TYPE [HEADER=VALUE...]: prints stored (and trusted) assertions in snapd's stream form.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli-batch.h"
+#include "assertion.h"
+#include "cli-daemon.h"
 #include "cli.h"
 #include "json-util.h"
 #include "macros.h"
 
-typedef struct KnownOutput {
-        json_t *array; /* --json */
-        size_t n;
-} KnownOutput;
-
-static int print_one(const Assertion *a, bool trusted, void *userdata)
-{
-        KnownOutput *out = userdata;
-        _cleanup_free_ char *wire = NULL;
-        size_t size;
-        int r;
-
-        if (out->array) {
-                json_t *o = assertion_to_json(a);
-                if (!o || json_array_append_new(out->array, o) < 0)
-                        return -ENOMEM;
-                out->n++;
-                return 0;
-        }
-        r = assertion_encode(a, &wire, &size);
-        if (r < 0)
-                return r;
-        /* snapd separates the assertions of a stream with an empty line. */
-        if (out->n++ > 0)
-                putchar('\n');
-        fwrite(wire, 1, size, stdout);
-        return 0;
-}
-
 int verb_known(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_trust_db_ TrustDb *db = NULL;
-        KnownOutput out = {};
-        int r;
+        _cleanup_json_ json_t *parameters = NULL, *reply = NULL, *filters = json_array();
+        int status;
 
         if (argc < 2) {
                 cli_error(argv[0], "needs an assertion TYPE, e.g. system-user");
@@ -53,25 +23,27 @@ int verb_known(const CliContext *ctx, int argc, char **argv)
                 cli_error(argv[0], "unknown assertion type '%s'", argv[1]);
                 return EXIT_USAGE;
         }
-        for (int i = 2; i < argc; i++)
+        for (int i = 2; i < argc; i++) {
                 if (!strchr(argv[i], '=') || argv[i][0] == '=') {
                         cli_error(argv[0], "'%s' is not a HEADER=VALUE filter", argv[i]);
                         return EXIT_USAGE;
                 }
-        if (cli_trust_db_open(ctx, &db) < 0)
-                return EXIT_REFUSED;
-
-        out.array = ctx->json ? json_array() : NULL;
-        r = trust_db_foreach(db, argv[1], argv + 2, print_one, &out);
-        if (r < 0) {
-                json_decref(out.array);
-                cli_error(argv[0], "cannot list assertions: %s", strerror(-r));
-                return EXIT_REFUSED;
+                if (!filters || json_array_append_new(filters, json_string(argv[i])) < 0)
+                        return EXIT_REFUSED;
         }
-        if (out.array) {
-                json_dumpf(out.array, stdout, JSON_INDENT(2));
+        parameters = json_pack("{s:s, s:O}", "type", argv[1], "filters", filters);
+        if (!parameters)
+                return EXIT_REFUSED;
+        status = cli_call(ctx, "Known", parameters, &reply);
+        if (status != EXIT_OK)
+                return status;
+
+        if (ctx->json) {
+                json_dumpf(json_object_get(reply, "assertions"), stdout, JSON_INDENT(2));
                 putchar('\n');
-                json_decref(out.array);
+        } else {
+                json_t *stream = json_object_get(reply, "stream");
+                fwrite(json_string_value(stream), 1, json_string_length(stream), stdout);
         }
         return EXIT_OK;
 }

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* The media queue: every medium to import (a stick udev reported, a path given to ImportMedia) waits here
+ * and is read and imported one at a time, so two sticks never race on the same grants. A block device is
+ * read by a media worker (a child in its own mount namespace, media.h) while the loop keeps serving; a
+ * directory is read in place. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+#include "json-util.h"
+#include "macros.h"
+#include "media.h"
+#include "string-util.h"
+
+typedef struct MediaJob {
+        char *path;
+        bool from_udev;
+        VarlinkCall *call; /* answered when the job is over; NULL for sticks */
+        struct MediaJob *next;
+} MediaJob;
+
+struct MediaQueue {
+        Daemon *daemon;
+        MediaJob *head, *tail;
+        size_t n; /* waiting, the current one excluded */
+        MediaJob *current;
+        MediaWorker *worker;
+        sd_event_source *kick; /* deferred start of the next job, outside of any callback */
+};
+
+static MediaJob *media_job_free(MediaJob *j)
+{
+        if (!j)
+                return NULL;
+        free(j->path);
+        free(j);
+        return NULL;
+}
+
+static void reply_failure(VarlinkCall *call, int error, const char *prefix, const char *message)
+{
+        _cleanup_json_ json_t *p =
+                json_pack("{s:s, s:s, s:i}", "prefix", prefix, "message", message, "errno", -error);
+
+        (void) varlink_call_error(call, MANAGER_ERROR_FAILED, p);
+}
+
+/* The read is over (data on success): import, log, answer. */
+static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, size_t size,
+                       const char *reason)
+{
+        Daemon *d = q->daemon;
+        _cleanup_free_ char *label = strprintf("%s/%s", j->path, MEDIA_ASSERT_FILE);
+        _cleanup_json_ json_t *reply = NULL;
+        const char *what = j->from_udev ? "stick" : "medium";
+        OperationError err = {};
+        char state[256];
+        int r = error;
+
+        if (r >= 0) {
+                OperationContext oc;
+                daemon_operation_context(d, &oc, state, sizeof(state));
+                r = operation_import_media_data(&oc, label ? label : j->path, data, size, &reply, &err);
+        }
+        if (r < 0) {
+                const char *why = error < 0 ? strempty(reason) : err.message[0] ? err.message : strerror(-r);
+                /* The reader's reasons start with the device ("DEVNODE: why"); the line names it once. */
+                const char *rest = startswith(why, j->path);
+                if (rest && startswith(rest, ": "))
+                        why = rest + 2;
+                _cleanup_free_ char *message =
+                        error < 0 || !err.prefix[0] ? strdup(why) : strprintf("%s: %s", err.prefix, why);
+                LogDecision dec = { .priority = LOG_WARNING,
+                                    .decision = "refused",
+                                    .revision = -1,
+                                    .reason = message ? message : why,
+                                    .device = j->path };
+                daemon_log_decision(&d->log, &dec, "refused %s %s: %s", what, j->path, dec.reason);
+                /* The caller gets the CLI's words: "PATH: why" from the reader, "LABEL" + why from the
+                 * import. */
+                if (j->call && error < 0)
+                        reply_failure(j->call, r, "", strempty(reason));
+                else if (j->call)
+                        reply_failure(j->call, r, err.prefix, err.message[0] ? err.message : strerror(-r));
+        } else {
+                json_t *users = json_object_get(reply, "users");
+                const char *note = json_string_value(json_object_get(reply, "note"));
+
+                daemon_log_assertions(&d->log, reply, j->path);
+                daemon_log_users(&d->log, d->provisioner->db, users, j->path);
+                if (note) {
+                        LogDecision dec = { .priority = LOG_INFO,
+                                            .decision = "skipped",
+                                            .revision = -1,
+                                            .reason = note,
+                                            .device = j->path };
+                        daemon_log_decision(&d->log, &dec, "%s %s: %s", what, j->path, note);
+                }
+                if (json_array_size(users) > 0)
+                        daemon_users_changed(d);
+                if (j->call)
+                        (void) varlink_call_reply(j->call, reply);
+        }
+        if (j->from_udev && d->udev)
+                (void) udev_monitor_release(d->udev, j->path);
+}
+
+static void job_done(MediaQueue *q)
+{
+        q->current = media_job_free(q->current);
+        if (q->head)
+                (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
+}
+
+static void on_read(MediaWorker *w, const char *devnode, int error, const char *data, size_t size,
+                    const char *reason, void *userdata)
+{
+        MediaQueue *q = userdata;
+
+        job_finish(q, q->current, error, data, size, reason);
+        q->worker = media_worker_free(w);
+        job_done(q);
+}
+
+static void job_start(MediaQueue *q, MediaJob *j)
+{
+        Daemon *d = q->daemon;
+        _cleanup_free_ char *data = NULL, *reason = NULL;
+        struct stat st;
+        size_t size = 0;
+        int r;
+
+        q->current = j;
+        if (stat(j->path, &st) >= 0 && S_ISBLK(st.st_mode)) {
+                r = media_worker_start(d->event, j->path, on_read, q, &q->worker);
+                if (r >= 0)
+                        return; /* on_read() continues */
+                reason = strprintf("%s: cannot start reading: %s", j->path, strerror(-r));
+        } else
+                r = media_read_auto_import(j->path, &data, &size, &reason);
+        job_finish(q, j, r, data, size, reason ? reason : strerror(-r));
+        job_done(q);
+}
+
+static int on_kick(sd_event_source *s, void *userdata)
+{
+        MediaQueue *q = userdata;
+
+        if (q->current || !q->head)
+                return 0;
+        MediaJob *j = q->head;
+        q->head = j->next;
+        if (!q->head)
+                q->tail = NULL;
+        q->n--;
+        j->next = NULL;
+        job_start(q, j);
+        return 0;
+}
+
+int media_queue_new(Daemon *d, MediaQueue **ret)
+{
+        MediaQueue *q = calloc(1, sizeof(MediaQueue));
+        int r;
+
+        if (!q)
+                return -ENOMEM;
+        q->daemon = d;
+        r = sd_event_add_defer(d->event, &q->kick, on_kick, q);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(q->kick, SD_EVENT_OFF);
+        if (r < 0) {
+                media_queue_free(q);
+                return r;
+        }
+        *ret = q;
+        return 0;
+}
+
+MediaQueue *media_queue_free(MediaQueue *q)
+{
+        if (!q)
+                return NULL;
+        media_worker_free(q->worker);
+        if (q->current && q->current->call)
+                reply_failure(q->current->call, -ESHUTDOWN, "", "corehomed is stopping");
+        media_job_free(q->current);
+        while (q->head) {
+                MediaJob *next = q->head->next;
+                if (q->head->call)
+                        reply_failure(q->head->call, -ESHUTDOWN, "", "corehomed is stopping");
+                media_job_free(q->head);
+                q->head = next;
+        }
+        sd_event_source_disable_unref(q->kick);
+        free(q);
+        return NULL;
+}
+
+int media_queue_push(MediaQueue *q, const char *path, bool from_udev, VarlinkCall *call)
+{
+        MediaJob *j;
+
+        /* A flood of devices (a malicious USB hub) must not grow memory without bound. */
+        if (q->n >= MEDIA_QUEUE_MAX)
+                return -EBUSY;
+        j = calloc(1, sizeof(MediaJob));
+        if (!j || !(j->path = strdup(path))) {
+                free(j);
+                return -ENOMEM;
+        }
+        j->from_udev = from_udev;
+        j->call = call;
+        if (q->tail)
+                q->tail->next = j;
+        else
+                q->head = j;
+        q->tail = j;
+        q->n++;
+        return sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
+}
+
+size_t media_queue_length(const MediaQueue *q)
+{
+        return q ? q->n + (q->current ? 1 : 0) : 0;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* The fleet side of corehomectl import: fetching over HTTPS from the command line. Offline (--root) the
+ * whole pipeline runs in process; against a running daemon the CLI fetches (the feed and any missing
+ * prerequisite, decided against the local database) and hands the streams to the daemon's Import, so the
+ * daemon's own database checks and stores them. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-batch.h"
+#include "cli-daemon.h"
+#include "cli-provision.h"
+#include "file-util.h"
+#include "fleet-cli.h"
+#include "fleet.h"
+#include "json-util.h"
+#include "macros.h"
+
+bool fleet_cli_is_fleet_import(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++)
+                if (strneq(argv[i], "https://", 8) || strneq(argv[i], "http://", 7) ||
+                    streq(argv[i], "--fleet") || strneq(argv[i], "--timeout=", 10))
+                        return true;
+        return false;
+}
+
+static void print_prerequisites(const CliContext *ctx, json_t *fetched)
+{
+        json_t *e;
+        size_t i;
+
+        json_array_foreach (fetched, i, e) {
+                const char *url = strempty(json_string_value(json_object_get(e, "url")));
+                const char *result = strempty(json_string_value(json_object_get(e, "result")));
+                if (streq(result, "fetched")) {
+                        if (!ctx->json)
+                                printf("%s: prerequisite fetched\n", url);
+                } else
+                        cli_error(url, "prerequisite %s", result);
+        }
+}
+
+static int load_config(const CliContext *ctx, Config **ret)
+{
+        ConfigError err = {};
+        int r;
+
+        r = config_load(ctx->root, ret, &err);
+        if (r < 0)
+                cli_error(NULL, "%s", err.message[0] ? err.message : strerror(-r));
+        return r;
+}
+
+/* The outcome of an import reply: refusals on stderr, one line per assertion on stdout (or the whole reply
+ * as JSON with --json). */
+static int finish(const CliContext *ctx, const char *what, json_t *reply)
+{
+        json_t *users = json_object_get(reply, "users");
+        int status = EXIT_OK;
+
+        if (ctx->json) {
+                json_dumpf(reply, stdout, JSON_INDENT(2));
+                putchar('\n');
+        }
+        print_prerequisites(ctx, json_object_get(reply, "prerequisites"));
+        size_t n_refused = cli_batch_print_report(ctx, reply, !ctx->json);
+        if (users)
+                status = cli_provision_print_report(ctx, what, users, false);
+        if (n_refused > 0) {
+                cli_error(what, "%zu of %zu assertions refused; nothing was stored", n_refused,
+                          json_array_size(json_object_get(reply, "assertions")));
+                return EXIT_REFUSED;
+        }
+        return status;
+}
+
+/* The TLS files of the configuration, below --root when working offline on a tree. */
+typedef struct TlsPaths {
+        char *ca_file, *client_cert, *client_key;
+} TlsPaths;
+
+static void tls_paths_done(TlsPaths *t)
+{
+        free(t->ca_file);
+        free(t->client_cert);
+        free(t->client_key);
+}
+
+static int tls_paths_resolve(const char *root, const ConfigFleet *f, TlsPaths *t, FleetClient *client)
+{
+        if ((f->ca_file && path_join_root(root, f->ca_file, &t->ca_file) < 0) ||
+            (f->client_cert && path_join_root(root, f->client_cert, &t->client_cert) < 0) ||
+            (f->client_key && path_join_root(root, f->client_key, &t->client_key) < 0))
+                return -ENOMEM;
+        client->ca_file = t->ca_file;
+        client->client_cert = t->client_cert;
+        client->client_key = t->client_key;
+        return 0;
+}
+
+static int poll_offline(const CliContext *ctx, FleetClient *client)
+{
+        _cleanup_(tls_paths_done) TlsPaths tls = {};
+        _cleanup_provisioner_ Provisioner *p = NULL;
+        _cleanup_json_ json_t *reply = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (cli_provisioner_open(ctx, &p) < 0)
+                return EXIT_REFUSED;
+        if (!p->config->fleet.enabled) {
+                cli_error(NULL, "no fleet configured (fleet.url in %s)",
+                          p->config_path ? p->config_path : CONFIG_PATH);
+                return EXIT_REFUSED;
+        }
+        if (tls_paths_resolve(ctx->root, &p->config->fleet, &tls, client) < 0)
+                return EXIT_REFUSED;
+        FleetPoll poll = { .root = ctx->root,
+                           .now = ctx->now,
+                           .config = &p->config->fleet,
+                           .db = p->db,
+                           .provisioner = p,
+                           .client = *client };
+        r = fleet_poll(&poll, &reply, &error);
+        if (r < 0) {
+                cli_error("fleet", "%s", error ? error : strerror(-r));
+                return EXIT_REFUSED;
+        }
+        if (!ctx->json)
+                printf("%s: %s\n", json_string_value(json_object_get(reply, "source")),
+                       json_string_value(json_object_get(reply, "result")));
+        return finish(ctx, "fleet", reply);
+}
+
+/* Fetches url into b and resolves prerequisites against db (stored when store). */
+static int fetch_bundle(FleetClient *client, TrustDb *db, const char *url, bool store, FleetBatch *b,
+                        json_t *fetched, TrustReport **ret)
+{
+        _cleanup_(fleet_response_done) FleetResponse response = {};
+        _cleanup_free_ char *error = NULL, *base = NULL;
+        int r;
+
+        r = fleet_url_base_of(url, &base);
+        if (r < 0) {
+                cli_error(url,
+                          "not a valid https URL (no query, fragment, user or \"..\"; see docs/fleet.md)");
+                return r;
+        }
+        r = fleet_fetch(client, url, NULL, &response, &error);
+        if (r >= 0)
+                r = fleet_batch_add(b, url, response.body, response.size, &error);
+        if (r < 0) {
+                cli_error(NULL, "%s", error ? error : strerror(-r));
+                return r;
+        }
+        r = fleet_import_batch(client, db, base, b, store, fetched, ret);
+        if (r < 0)
+                cli_error(url, "cannot %s the assertions: %s", store ? "store" : "check", strerror(-r));
+        return r;
+}
+
+static int import_offline(const CliContext *ctx, FleetClient *client, const char *url)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_(fleet_batch_done) FleetBatch b = {};
+        _cleanup_trust_report_ TrustReport *report = NULL;
+        _cleanup_json_ json_t *fetched = json_array(), *reply = NULL;
+
+        if (!fetched || cli_trust_db_open(ctx, &db) < 0)
+                return EXIT_REFUSED;
+        if (fetch_bundle(client, db, url, true, &b, fetched, &report) < 0)
+                return EXIT_REFUSED;
+        reply = fleet_report_json(&b, report);
+        if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
+                return EXIT_REFUSED;
+        return finish(ctx, "import", reply);
+}
+
+static int import_via_daemon(const CliContext *ctx, FleetClient *client, const char *url)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_(fleet_batch_done) FleetBatch b = {};
+        _cleanup_trust_report_ TrustReport *report = NULL;
+        _cleanup_json_ json_t *fetched = json_array(), *files = json_array(), *parameters = NULL,
+                              *reply = NULL;
+        int status;
+
+        /* The local database only decides which prerequisites to fetch; the daemon decides what is stored.
+         */
+        if (!fetched || !files || cli_trust_db_open(&(CliContext){ .root = "/", .now = ctx->now }, &db) < 0)
+                return EXIT_REFUSED;
+        if (fetch_bundle(client, db, url, false, &b, fetched, &report) < 0)
+                return EXIT_REFUSED;
+        for (size_t i = 0; i < b.n_parts; i++)
+                if (json_array_append_new(files, json_pack("{s:s, s:s%}", "name", b.parts[i].name,
+                                                           "assertions", b.parts[i].data, b.parts[i].size)) <
+                    0)
+                        return EXIT_REFUSED;
+        parameters = json_pack("{s:O}", "files", files);
+        if (!parameters)
+                return EXIT_REFUSED;
+        status = cli_call(ctx, "Import", parameters, &reply);
+        if (status != EXIT_OK)
+                return status;
+        if (json_object_set(reply, "prerequisites", fetched) < 0)
+                return EXIT_REFUSED;
+        return finish(ctx, "import", reply);
+}
+
+int fleet_cli_import(const CliContext *ctx, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "fleet", no_argument, NULL, 'f' },
+                { "timeout", required_argument, NULL, 't' },
+                {},
+        };
+        FleetClient client;
+        bool poll = false;
+        int c;
+
+        fleet_client_init(&client, NULL);
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0) {
+                switch (c) {
+                case 'f':
+                        poll = true;
+                        break;
+                case 't': {
+                        char *end;
+                        unsigned long s = strtoul(optarg, &end, 10);
+                        if (*end || s == 0 || s > FLEET_TOTAL_TIMEOUT / USEC_PER_SEC) {
+                                cli_error(argv[0], "--timeout takes 1..%llu seconds",
+                                          (unsigned long long) (FLEET_TOTAL_TIMEOUT / USEC_PER_SEC));
+                                return EXIT_USAGE;
+                        }
+                        client.total_timeout = s * USEC_PER_SEC;
+                        if (client.connect_timeout > client.total_timeout)
+                                client.connect_timeout = client.total_timeout;
+                        break;
+                }
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (poll != (optind == argc) || argc - optind > 1) {
+                cli_error(argv[0], "takes either --fleet or one https:// URL");
+                return EXIT_USAGE;
+        }
+
+        if (poll) {
+                if (!ctx->root) {
+                        cli_error(argv[0], "corehomed polls the fleet itself every fleet.interval; --fleet "
+                                           "polls offline and needs --root=DIR");
+                        return EXIT_USAGE;
+                }
+                return poll_offline(ctx, &client);
+        }
+        const char *url = argv[optind];
+        if (!strneq(url, "https://", 8)) {
+                cli_error(url,
+                          "only https:// URLs are fetched (the bytes must come over a verified channel)");
+                return EXIT_USAGE;
+        }
+        /* The fleet's TLS settings (ca-file pin, client certificate) apply to every fetch. */
+        _cleanup_config_ Config *config = NULL;
+        _cleanup_(tls_paths_done) TlsPaths tls = {};
+        if (load_config(ctx, &config) < 0 || tls_paths_resolve(ctx->root, &config->fleet, &tls, &client) < 0)
+                return EXIT_REFUSED;
+        return ctx->root ? import_offline(ctx, &client, url) : import_via_daemon(ctx, &client, url);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* The fleet's bounds at N and N+1: response body bytes (declared and received), streams in a framed feed,
+ * assertions in one import; and the feed framing itself is strict. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "file-util.h"
+#include "fleet.h"
+
+static char *account;
+static size_t account_size;
+
+static int setup(void **state)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/trust/acme.account", getenv("FIXTURES_DIR"));
+        return read_file_bounded(AT_FDCWD, path, 1 << 20, &account, &account_size) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+        free(account);
+        return 0;
+}
+
+static void body_size_check_at_n_and_n_plus_one(void **state)
+{
+        assert_int_equal(fleet_body_size_check(FLEET_BODY_MAX, FLEET_BODY_MAX), 0);
+        assert_int_equal(fleet_body_size_check((uint64_t) FLEET_BODY_MAX + 1, FLEET_BODY_MAX), -E2BIG);
+        assert_int_equal(fleet_body_size_check(UINT64_MAX, FLEET_BODY_MAX), -E2BIG);
+}
+
+static void buffer_refuses_the_byte_beyond_max(void **state)
+{
+        FleetBuffer b = { .max = 10 };
+        assert_int_equal(fleet_buffer_append(&b, "12345", 5), 0);
+        assert_int_equal(fleet_buffer_append(&b, "67890", 5), 0); /* exactly N */
+        assert_int_equal(b.size, 10);
+        assert_string_equal(b.data, "1234567890");
+        assert_int_equal(fleet_buffer_append(&b, "x", 1), -E2BIG); /* N + 1 */
+        assert_true(b.too_big);
+        assert_int_equal(b.size, 10);
+        fleet_buffer_done(&b);
+
+        FleetBuffer c = { .max = 10 };
+        assert_int_equal(fleet_buffer_append(&c, "12345678901", 11), -E2BIG); /* one chunk over */
+        assert_int_equal(c.size, 0);
+        fleet_buffer_done(&c);
+}
+
+/* A framed feed of n_streams streams of per_stream copies of the account. */
+static char *feed(size_t n_streams, size_t per_stream, size_t *ret_size)
+{
+        char *data = NULL, *s = NULL;
+        size_t size = 0, s_size = 0;
+        FILE *f = open_memstream(&data, &size), *g;
+
+        fputs(FLEET_FEED_MAGIC, f);
+        for (size_t i = 0; i < n_streams; i++) {
+                g = open_memstream(&s, &s_size);
+                for (size_t j = 0; j < per_stream; j++) {
+                        if (j > 0)
+                                fputc('\n', g);
+                        fwrite(account, 1, account_size, g);
+                }
+                fclose(g);
+                fprintf(f, "%zu\n", s_size);
+                fwrite(s, 1, s_size, f);
+                fputc('\n', f);
+                free(s);
+        }
+        fclose(f);
+        *ret_size = size;
+        return data;
+}
+
+static void feed_streams_at_n_and_n_plus_one(void **state)
+{
+        FleetBatch b = {};
+        char *error = NULL;
+        size_t size;
+        char *data = feed(FLEET_FEED_STREAMS_MAX, 1, &size);
+
+        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), 0);
+        assert_int_equal(b.list.n, FLEET_FEED_STREAMS_MAX);
+        assert_int_equal(b.n_parts, FLEET_FEED_STREAMS_MAX);
+        fleet_batch_done(&b);
+        free(data);
+
+        data = feed(FLEET_FEED_STREAMS_MAX + 1, 1, &size);
+        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), -E2BIG);
+        assert_non_null(strstr(error, "streams"));
+        assert_int_equal(b.list.n, 0); /* taken whole or not at all */
+        free(error);
+        free(data);
+        fleet_batch_done(&b);
+}
+
+static void import_assertions_at_n_and_n_plus_one(void **state)
+{
+        FleetBatch b = {};
+        char *error = NULL;
+        size_t size;
+        char *data = feed(FLEET_FEED_STREAMS_MAX, ASSERTION_STREAM_MAX, &size);
+
+        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), 0);
+        assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
+        free(data);
+        /* One more (a prerequisite) would exceed the bound of one import. */
+        assert_int_equal(fleet_batch_add(&b, "more", account, account_size, &error), -E2BIG);
+        assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
+        free(error);
+        fleet_batch_done(&b);
+}
+
+static void plain_stream_keeps_the_stream_limit(void **state)
+{
+        FleetBatch b = {};
+        char *error = NULL;
+        size_t size;
+        char *data = feed(1, ASSERTION_STREAM_MAX + 1, &size);
+        size_t magic = strlen(FLEET_FEED_MAGIC);
+        /* skip the frame: the stream itself, 65 assertions */
+        char *stream = strchr(data + magic, '\n') + 1;
+        size_t stream_size = size - (size_t) (stream - data) - 1;
+
+        assert_int_equal(fleet_batch_add(&b, "plain", stream, stream_size, &error), -E2BIG);
+        free(error);
+        free(data);
+        fleet_batch_done(&b);
+}
+
+static void malformed_frames_are_refused(void **state)
+{
+        const char *bad[] = {
+                FLEET_FEED_MAGIC "x\n",           FLEET_FEED_MAGIC "0\n\n",  FLEET_FEED_MAGIC "05\nabcde\n",
+                FLEET_FEED_MAGIC "999\nabc\n",    FLEET_FEED_MAGIC "3\nabc", FLEET_FEED_MAGIC "3\nabcX",
+                FLEET_FEED_MAGIC "99999999999\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                FleetBatch b = {};
+                char *error = NULL;
+                int r = fleet_batch_add(&b, "feed", bad[i], strlen(bad[i]), &error);
+                if (r >= 0)
+                        fail_msg("accepted frame %zu", i);
+                free(error);
+                fleet_batch_done(&b);
+        }
+        FleetBatch b = {};
+        char *error = NULL;
+        assert_int_equal(fleet_batch_add(&b, "feed", FLEET_FEED_MAGIC, strlen(FLEET_FEED_MAGIC), &error),
+                         -ENODATA);
+        free(error);
+        fleet_batch_done(&b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(body_size_check_at_n_and_n_plus_one),
+                cmocka_unit_test(buffer_refuses_the_byte_beyond_max),
+                cmocka_unit_test(feed_streams_at_n_and_n_plus_one),
+                cmocka_unit_test(import_assertions_at_n_and_n_plus_one),
+                cmocka_unit_test(plain_stream_keeps_the_stream_limit),
+                cmocka_unit_test(malformed_frames_are_refused),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
