@@ -257,6 +257,9 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                 /* Users and the Manager still work without sticks (a container without udev). */
                 daemon_log(&d->log, LOG_WARNING, "cannot watch for media (udev): %s; sticks are not read",
                            strerror(-r));
+        r = daemon_fleet_start(d);
+        if (r < 0)
+                daemon_log(&d->log, LOG_WARNING, "cannot schedule fleet polls: %s", strerror(-r));
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -266,6 +269,7 @@ Daemon *daemon_free(Daemon *d)
         if (!d)
                 return NULL;
         d->media = media_queue_free(d->media);
+        daemon_fleet_stop(d);
         udev_monitor_free(d->udev);
         varlink_server_free(d->manager);
         varlink_server_free(d->userdb);

@@ -36,7 +36,8 @@ typedef struct Daemon {
         UdevMonitor *udev;
         MediaQueue *media;
         ExpiryTimer *expiry;
-        char *userdb_service; /* the userdb service name: the socket's file name */
+        sd_event_source *fleet_timer; /* NULL unless fleet.url is configured */
+        char *userdb_service;         /* the userdb service name: the socket's file name */
         usec_t started;
 } Daemon;
 
@@ -79,3 +80,9 @@ size_t media_queue_length(const MediaQueue *q);
 
 /* Registers the io.corehomed.Manager methods (manager.c). */
 int manager_add_methods(VarlinkServer *s, Daemon *d);
+
+/* Schedules the fleet poll when the configuration has a fleet section (agent/daemon-fleet.c). */
+int daemon_fleet_start(Daemon *d);
+/* One poll now (the timer's, or the Manager's PollFleet); re-arms the timer. */
+int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error);
+void daemon_fleet_stop(Daemon *d);

@@ -251,12 +251,12 @@ int fleet_cli_import(const CliContext *ctx, int argc, char **argv)
         }
 
         if (poll) {
-                if (!ctx->root) {
-                        cli_error(argv[0], "corehomed polls the fleet itself every fleet.interval; --fleet "
-                                           "polls offline and needs --root=DIR");
-                        return EXIT_USAGE;
-                }
-                return poll_offline(ctx, &client);
+                if (ctx->root)
+                        return poll_offline(ctx, &client);
+                /* The daemon polls every fleet.interval; this asks it to poll now. */
+                _cleanup_json_ json_t *reply = NULL;
+                int r = cli_call(ctx, "PollFleet", NULL, &reply);
+                return r != 0 ? r : finish(ctx, "fleet", reply);
         }
         const char *url = argv[optind];
         if (!strneq(url, "https://", 8)) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "file-util.h"
+#include "string-util.h"
 
 /* Where the worker mounts things, inside its own mount namespace only: a fresh tmpfs over /tmp (so no
  * directory is ever left behind on the real /tmp, even when the worker is killed) and the medium below it.
@@ -101,7 +102,7 @@ static const char *media_error_to_string(int r)
 static int describe(char **ret_error, int r, const char *path)
 {
         if (ret_error)
-                (void) asprintf(ret_error, "%s: %s", path, media_error_to_string(r));
+                *ret_error = strprintf("%s: %s", path, media_error_to_string(r));
         return r;
 }
 

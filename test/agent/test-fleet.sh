@@ -10,7 +10,14 @@ command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; 
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 scratch=$(mktemp -d /tmp/corehomed-fleet.XXXXXX)
 server_pid=
+daemon_pid=
 cleanup() {
+        if [ -n "$daemon_pid" ]; then
+                kill "$daemon_pid" 2>/dev/null || true
+                wait "$daemon_pid" 2>/dev/null || true
+        fi
+        # The daemon unmounts what it mounted when it stops; make sure before deleting anything.
+        grep -o " $scratch/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
         [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
         [ -z "$server_pid" ] || wait "$server_pid" 2>/dev/null || true
         rm -rf "$scratch"
@@ -250,5 +257,30 @@ for url in "http://127.0.0.1:$port/devices/SN-0001/assertions" "$base/devices/..
         [ "$(wc -l <"$log")" = "$n" ] || fail "$url reached the server"
 done
 ok "http://, '..', queries and user information are refused before any request"
+
+# --- the daemon polls too: PollFleet (corehomectl import --fleet without --root) ---
+if [ "$(id -u)" = 0 ] && [ -x "$BUILD_DIR/agent/corehomed" ]; then
+        d="$scratch/daemon"
+        new_device "$d" SN-0003
+        cp /etc/machine-id "$d/etc/machine-id" 2>/dev/null || true
+        serve SN-0003 "$trust/acme.account" "$trust/acme.account-key" "$trust/alice.system-user"
+        manager="$scratch/manager.socket"
+        "$BUILD_DIR/agent/corehomed" --root="$d" --manager-socket="$manager" \
+                --userdb-socket="$scratch/userdb.socket" 2>"$scratch/daemon.log" &
+        daemon_pid=$!
+        for _ in $(seq 100); do [ -S "$manager" ] && break; sleep 0.1; done
+        [ -S "$manager" ] || fail "daemon did not start: $(cat "$scratch/daemon.log")"
+        COREHOMED_MANAGER_SOCKET="$manager" "$corehomectl" import --fleet >"$scratch/out" 2>&1 ||
+                fail "PollFleet: $(cat "$scratch/out")"
+        grep -q '^alice: created' "$scratch/out" || fail "PollFleet did not create alice: $(cat "$scratch/out")"
+        has_user "$d" alice || fail "PollFleet: alice has no home"
+        grep -q "fleet poll of $base/devices/SN-0003" "$scratch/daemon.log" || fail "the poll was not logged"
+        kill "$daemon_pid"
+        wait "$daemon_pid" || fail "daemon did not exit cleanly"
+        daemon_pid=
+        ok "the daemon polls on request (PollFleet) and creates the fleet's users"
+else
+        echo "note: not root or no corehomed: the daemon's fleet poll is not checked here"
+fi
 
 echo "$passed fleet checks passed"
