@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # corehomed with sticks through real systemd-udevd: plugging a partitioned ext4 loop image whose first
 # partition holds auto-import.assert creates the user (and activates the home); bad sticks (symlink, FIFO,
-# 10 MiB file, garbage, tampered, unknown signer, no file) create nothing, each is logged with a reason, and
-# the daemon keeps serving the Manager throughout.
+# 10 MiB file, garbage, tampered, unknown signer, another model, an expired grant, no file) create nothing,
+# each is logged with a reason, and the daemon keeps serving the Manager throughout.
 set -euo pipefail
 corehomed="$BUILD_DIR/agent/corehomed"
 corehomectl="$BUILD_DIR/agent/corehomectl"
@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
         echo "SKIP: needs root (loop devices, mounts, udevd)"
         exit 77
 fi
-for tool in losetup partx mkfs.ext4 udevadm; do
+for tool in losetup partx mkfs.ext4 udevadm gpg; do
         command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 grep -qw ext4 /proc/filesystems || { echo "SKIP: the kernel has no ext4"; exit 77; }
@@ -96,7 +96,7 @@ cp "$trust/trusted/root.assert" "$root/etc/corehomed/trusted/"
 cp /etc/machine-id "$root/etc/machine-id" 2>/dev/null || echo 0123456789abcdef0123456789abcdef >"$root/etc/machine-id"
 printf 'device:\n  brand-id: acme\n  model: appliance-1\nmedia:\n  devices: any\n' >"$root/etc/corehomed/corehomed.yaml"
 
-mkdir -p "$work"/{good,symlink,fifo,big,garbage,tampered,unknown,none}.d
+mkdir -p "$work"/{good,symlink,fifo,big,garbage,tampered,unknown,model,expired,none}.d
 cp "$trust/stick.assert" "$work/good.d/auto-import.assert"
 ln -s /etc/passwd "$work/symlink.d/auto-import.assert"
 mkfifo "$work/fifo.d/auto-import.assert"
@@ -104,12 +104,29 @@ head -c $((10 * 1024 * 1024)) /dev/zero >"$work/big.d/auto-import.assert"
 head -c 3000 /dev/urandom >"$work/garbage.d/auto-import.assert"
 sed 's/^username: alice$/username: mallory/' "$trust/stick.assert" >"$work/tampered.d/auto-import.assert"
 cp "$trust/alice-by-unknown-key.system-user" "$work/unknown.d/auto-import.assert"
+# Validly signed by the brand, but not for this device: another model, and a grant whose until has passed.
+export GNUPGHOME="$work/gnupg"
+mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --quiet --import "$FIXTURES_DIR/keys/test-brand.secret.asc" 2>/dev/null
+signed_stick() { # signed_stick NAME USERNAME MODEL UNTIL: NAME.d/auto-import.assert with the brand's chain
+        printf '{"type":"system-user","authority-id":"acme","brand-id":"acme","email":"%s@example.com",
+ "series":["16"],"models":["%s"],"username":"%s",
+ "password":"$6$S4ltS4ltS4lt$JJMkHPPOCWwCYm72g0S.IG547HUVw6XxyeKRXzEYaPBzYkq9lVZhMtUFGYUuEKiEIEDnpPkYRiZCYzXNwExfC.",
+ "since":"2016-01-01T00:00:00Z","until":"%s"}\n' "$2" "$3" "$2" "$4" |
+                "$corehomectl" sign --key=corehomed-test-brand --gnupg-home="$GNUPGHOME" - >"$work/$1.system-user" ||
+                fail "cannot sign the $1 system-user"
+        { cat "$work/$1.system-user"; echo; cat "$trust/acme.account-key"; echo; cat "$trust/acme.account"; } \
+                >"$work/$1.d/auto-import.assert"
+}
+signed_stick model bob other-model 2030-01-01T00:00:00Z
+signed_stick expired carol appliance-1 2020-01-01T00:00:00Z
 echo "nothing to see" >"$work/none.d/README"
-for s in good symlink fifo big garbage tampered unknown none; do make_stick "$s"; done
+for s in good symlink fifo big garbage tampered unknown model expired none; do make_stick "$s"; done
 
 "$corehomed" --root="$root" --userdb-socket="$userdb" --manager-socket="$manager" 2>"$log" &
 daemon_pid=$!
-for _ in $(seq 100); do [ -S "$manager" ] && break; sleep 0.1; done
+# Ready once the start line is logged (after the sockets are bound): the socket alone may come first.
+for _ in $(seq 100); do grep -q 'corehomed started' "$log" && break; sleep 0.1; done
 [ -S "$manager" ] || fail "corehomed did not start"
 grep -q 'watching for media' "$log" || fail "the daemon does not watch for media"
 echo "ok: corehomed started, watching for media (media.devices: any)"
@@ -122,9 +139,11 @@ declare -A want=(
         [garbage]='^corehomed: refused stick .*auto-import.assert: '
         [tampered]='^corehomed: refused (assertion system-user|stick)'
         [unknown]='^corehomed: refused assertion system-user'
+        [model]='^corehomed: user bob: refused: "appliance-1" not in models \["other-model"\]'
+        [expired]='^corehomed: user carol: refused: assertion not valid anymore: until 2020-01-01T00:00:00Z'
         [none]='no auto-import.assert'
 )
-for s in symlink fifo big garbage tampered unknown none; do
+for s in symlink fifo big garbage tampered unknown model expired none; do
         attach "$s"
         udevadm settle --timeout=10 || true
         [ -z "${DEBUG:-}" ] || udevadm info "$part" | grep -E "ID_FS_TYPE|TAGS|DEVNAME"

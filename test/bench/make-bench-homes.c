@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Bench helper for bench-daemon.sh: fills a root with COUNT homes the daemon counts as its own (records
+/* Bench helper for bench-daemon.sh: fills a root with many homes the daemon counts as its own (records
  * signed by the root's engine key, carrying the io.corehomed.grant extension), fast, without GnuPG.
  *
- *   make-bench-homes ROOT COUNT PREFIX      creates PREFIX0001 .. PREFIX<COUNT>
+ *   make-bench-homes ROOT FIRST LAST PREFIX     creates PREFIX<FIRST> .. PREFIX<LAST> (4 digits at least)
+ *
+ * Each create reads every home already there (UID choice), so the cost grows with the square of the
+ * homes in one root: bench-daemon.sh makes them in shards of ~100 (roots sharing the engine key), and moves
+ * them into one root afterwards.
  *
  * The homes are made by the engine (home_create()), so layout, signature and binding are the real ones.
  * homed's UID range holds only 513 homes, fewer than the 1000 users the RSS figure asks for: after each
@@ -71,32 +75,43 @@ static int home_rebind(Home *h, const char *name, json_t *host_record, uid_t uid
         return 0;
 }
 
+static int parse_index(const char *s, unsigned long *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v == 0 || v > BENCH_COUNT_MAX)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_home_ Home *h = NULL;
         RecordError err = {};
-        char *end;
-        unsigned long count;
+        unsigned long first, last;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: make-bench-homes ROOT COUNT PREFIX\n");
+        if (argc != 5) {
+                fprintf(stderr, "usage: make-bench-homes ROOT FIRST LAST PREFIX\n");
                 return 2;
         }
-        count = strtoul(argv[2], &end, 10);
-        if (*end || count == 0 || count > BENCH_COUNT_MAX) {
-                fprintf(stderr, "make-bench-homes: COUNT must be 1..%u\n", BENCH_COUNT_MAX);
+        if (parse_index(argv[2], &first) < 0 || parse_index(argv[3], &last) < 0 || first > last) {
+                fprintf(stderr, "make-bench-homes: need 1 <= FIRST <= LAST <= %u\n", BENCH_COUNT_MAX);
                 return 2;
         }
         if (home_new(argv[1], 0, &h, &err) < 0) {
                 fprintf(stderr, "make-bench-homes: %s\n", err.message);
                 return 1;
         }
-        for (unsigned i = 1; i <= count; i++) {
+        for (unsigned i = (unsigned) first; i <= last; i++) {
                 _cleanup_json_ json_t *record = NULL, *host = NULL;
                 char name[64];
                 int r;
 
-                snprintf(name, sizeof(name), "%s%04u", argv[3], i);
+                snprintf(name, sizeof(name), "%s%04u", argv[4], i);
                 record = bench_record(name, i);
                 if (!record) {
                         fprintf(stderr, "make-bench-homes: out of memory\n");
