@@ -356,21 +356,6 @@ int fleet_import_batch(FleetClient *c, TrustDb *db, const char *base, FleetBatch
         return check(db, b, store, ret);
 }
 
-static const char *verdict_name(TrustVerdictKind kind)
-{
-        switch (kind) {
-        case TRUST_VERDICT_ADDED:
-                return "added";
-        case TRUST_VERDICT_UPDATED:
-                return "updated";
-        case TRUST_VERDICT_UNCHANGED:
-                return "unchanged";
-        case TRUST_VERDICT_REFUSED:
-                return "refused";
-        }
-        return "unknown";
-}
-
 json_t *fleet_report_json(const FleetBatch *b, const TrustReport *report)
 {
         _cleanup_json_ json_t *array = json_array();
@@ -383,7 +368,7 @@ json_t *fleet_report_json(const FleetBatch *b, const TrustReport *report)
                 /* The report is in batch order: the same index as b->list. */
                 json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "file", b->parts[b->part_of[i]].name,
                                       "assertion", strempty(what), "type", v->assertion->type, "verdict",
-                                      verdict_name(v->kind));
+                                      trust_verdict_kind_to_string(v->kind));
                 if (o && v->kind == TRUST_VERDICT_REFUSED)
                         json_object_set_new(o, "reason", json_string(v->reason));
                 if (!o || json_array_append_new(array, o) < 0)

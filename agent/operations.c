@@ -132,21 +132,6 @@ static int batch_from_parameters(json_t *parameters, Batch *ret, OperationError 
         return 0;
 }
 
-static const char *verdict_name(TrustVerdictKind kind)
-{
-        switch (kind) {
-        case TRUST_VERDICT_ADDED:
-                return "added";
-        case TRUST_VERDICT_UPDATED:
-                return "updated";
-        case TRUST_VERDICT_UNCHANGED:
-                return "unchanged";
-        case TRUST_VERDICT_REFUSED:
-                return "refused";
-        }
-        return "unknown";
-}
-
 static json_t *verdict_json(const char *origin, const TrustVerdict *v)
 {
         const Assertion *a = v->assertion;
@@ -154,7 +139,7 @@ static json_t *verdict_json(const char *origin, const TrustVerdict *v)
         json_t *revision = json_object_get(a->headers, "revision");
         json_t *o =
                 json_pack("{s:s, s:s, s:s, s:s, s:I}", "file", origin, "assertion", strempty(what), "type",
-                          a->type, "verdict", verdict_name(v->kind), "revision",
+                          a->type, "verdict", trust_verdict_kind_to_string(v->kind), "revision",
                           (json_int_t) (json_is_string(revision) ? atoll(json_string_value(revision)) : 0));
 
         if (!o)

@@ -87,6 +87,21 @@ TrustDb *trust_db_free(TrustDb *db)
         return NULL;
 }
 
+const char *trust_verdict_kind_to_string(TrustVerdictKind kind)
+{
+        switch (kind) {
+        case TRUST_VERDICT_ADDED:
+                return "added";
+        case TRUST_VERDICT_UPDATED:
+                return "updated";
+        case TRUST_VERDICT_UNCHANGED:
+                return "unchanged";
+        case TRUST_VERDICT_REFUSED:
+                return "refused";
+        }
+        return "unknown";
+}
+
 TrustReport *trust_report_free(TrustReport *r)
 {
         if (!r)

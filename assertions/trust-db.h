@@ -30,6 +30,9 @@ typedef enum TrustVerdictKind {
         TRUST_VERDICT_REFUSED,
 } TrustVerdictKind;
 
+/* "added", "updated", "unchanged", "refused": the words of reports and --json output. */
+const char *trust_verdict_kind_to_string(TrustVerdictKind kind);
+
 typedef struct TrustVerdict {
         const Assertion *assertion; /* borrowed from the batch */
         TrustVerdictKind kind;

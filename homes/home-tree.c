@@ -18,6 +18,41 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
+/* A directory stream of our own over fd (the caller keeps fd), from its first entry. */
+static int dir_stream_open(int fd, DIR **ret)
+{
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+
+        if (copy < 0)
+                return -errno;
+        d = fdopendir(copy);
+        if (!d) {
+                safe_close(copy);
+                return -errno;
+        }
+        rewinddir(d);
+        *ret = d;
+        return 0;
+}
+
+/* The next entry other than "." and "..": 1 with *ret set, 0 at the end, or -errno. */
+static int dir_stream_next(DIR *d, struct dirent **ret)
+{
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        return errno != 0 ? -errno : 0;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                *ret = de;
+                return 1;
+        }
+}
+
 static int copy_bytes(int in_fd, int out_fd)
 {
         char buf[64 * 1024];
@@ -114,33 +149,21 @@ static int copy_subdir(int src_dir, int dst_dir, const char *name, uid_t uid, gi
 static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsigned depth)
 {
         _cleanup_(closedirp) DIR *d = NULL;
-        int fd, r;
+        int r;
 
         if (depth > HOME_TREE_DEPTH_MAX)
                 return -ELOOP;
-        fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        rewinddir(d);
+        r = dir_stream_open(src_fd, &d);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 struct dirent *de;
                 struct stat st;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return -errno;
-                        return 0;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+                r = dir_stream_next(d, &de);
+                if (r <= 0)
+                        return r;
                 if (fstatat(src_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return -errno;
 
@@ -188,31 +211,19 @@ typedef struct RemoveState {
 static int remove_dir_contents(RemoveState *rs, int dir_fd, unsigned depth)
 {
         _cleanup_(closedirp) DIR *d = NULL;
-        int fd, r;
+        int r;
 
-        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        rewinddir(d);
+        r = dir_stream_open(dir_fd, &d);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 struct dirent *de;
                 struct stat st;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return -errno;
-                        return 0;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+                r = dir_stream_next(d, &de);
+                if (r <= 0)
+                        return r;
                 if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno == ENOENT)
                                 continue;
