@@ -37,9 +37,9 @@ check: deps
 	@# clang must build the tree too (`make fuzz` uses it, and it warns where gcc does not), and so must an
 	@# optimised gcc build (`make bench`; _FORTIFY_SOURCE and -O3 bring warnings of their own).
 	@[ -d build-check-clang ] || CC=clang meson setup build-check-clang --buildtype=debug >/dev/null
-	meson compile -C build-check-clang >/dev/null
+	meson compile -C build-check-clang
 	@[ -d build-check-release ] || meson setup build-check-release --buildtype=release >/dev/null
-	meson compile -C build-check-release >/dev/null
+	meson compile -C build-check-release
 	test/run-tests.sh build-check
 
 bench: deps

@@ -40,7 +40,7 @@ static int dir_stream_open(int fd, DIR **ret)
 static int dir_stream_next(DIR *d, struct dirent **ret)
 {
         for (;;) {
-                struct dirent *de;
+                struct dirent *de = NULL;
 
                 errno = 0;
                 de = readdir(d);
@@ -158,7 +158,7 @@ static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsig
                 return r;
 
         for (;;) {
-                struct dirent *de;
+                struct dirent *de = NULL;
                 struct stat st;
 
                 r = dir_stream_next(d, &de);
@@ -218,7 +218,7 @@ static int remove_dir_contents(RemoveState *rs, int dir_fd, unsigned depth)
                 return r;
 
         for (;;) {
-                struct dirent *de;
+                struct dirent *de = NULL;
                 struct stat st;
 
                 r = dir_stream_next(d, &de);
