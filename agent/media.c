@@ -130,12 +130,15 @@ static int write_all(int fd, const void *data, size_t size)
         return 0;
 }
 
+#define MEDIA_NODE_WAIT_TRIES 10
+#define MEDIA_NODE_WAIT_STEP  (50 * 1000) /* microseconds */
+
 /* Errors of mount(2) that say the device itself is unusable (gone, no medium, unreadable): trying the
  * next file system type would only repeat them, and the caller deserves the real reason. */
 static bool mount_error_is_final(int err)
 {
-        return err == ENOENT || err == ENXIO || err == ENOMEDIUM || err == EACCES || err == ENOTBLK ||
-               err == EIO;
+        return err == ENOENT || err == ENXIO || err == ENOMEDIUM || err == EACCES || err == EPERM ||
+               err == ENOTBLK || err == EIO;
 }
 
 static int mount_medium(const char *device, const char *dir)
@@ -450,8 +453,13 @@ int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, vo
 
         if (!e || !devnode || !cb || !ret)
                 return -EINVAL;
-        if (stat(devnode, &st) < 0)
-                return -errno;
+        /* A partition that was just re-read (partx, a stick's table rescanned) can be announced while its
+         * node is briefly gone: give it a moment before calling the device absent. */
+        for (unsigned attempt = 0; stat(devnode, &st) < 0; attempt++) {
+                if (errno != ENOENT || attempt >= MEDIA_NODE_WAIT_TRIES)
+                        return -errno;
+                (void) usleep(MEDIA_NODE_WAIT_STEP);
+        }
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
 

@@ -1,0 +1,467 @@
+#!/usr/bin/env bash
+# corehomed end to end, the way a device maker sees it: a Debian 12 VM (QEMU TCG) with systemd as PID 1,
+# corehomed installed from this tree with `meson install` (its units, sockets and udev rule), and USB sticks
+# hot-plugged over QMP. See docs/vmtest.md.
+#
+#   test/vm/test-vm.sh [--smoke] [SCENARIO...]
+#
+# --smoke proves only the infrastructure (boot, the guest agent, a hot-plugged stick seen by udev as USB).
+# Without scenario names every scenario runs. Prints one line per scenario, "PASS|FAIL NAME ..." with the
+# plug-to-user latency where there is one; exits 1 on any failure and 77 ("SKIP: reason") when QEMU,
+# mmdebstrap or the guest image are not available.
+# Environment: COREHOMED_VMTEST_CACHE (image + build cache, default /var/cache/corehomed-vmtest),
+# COREHOMED_VMTEST_KEEP=1 keeps the run directory (serial logs, guest journals) for a look afterwards,
+# COREHOMED_VMTEST_OVERLAY=DIR lays DIR's files over the staged install (to try a unit fix; never in CI).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source_dir=${SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+cache=${COREHOMED_VMTEST_CACHE:-/var/cache/corehomed-vmtest}
+# shellcheck source=test/vm/vm-lib.sh
+. "$here/vm-lib.sh"
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+smoke=0
+selected=()
+for arg in "$@"; do
+	case $arg in
+	--smoke) smoke=1 ;;
+	-*)
+		echo "usage: test-vm.sh [--smoke] [SCENARIO...]" >&2
+		exit 2
+		;;
+	*) selected+=("$arg") ;;
+	esac
+done
+
+[ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap builds the guest as root)"
+for tool in qemu-system-x86_64 qemu-img mmdebstrap mkfs.ext4 mkfs.vfat mcopy sfdisk python3 meson gpg; do
+	command -v "$tool" >/dev/null || skip "$tool is not installed (make deps installs it)"
+done
+
+image=$("$here/build-image.sh")
+case $? in
+0) ;;
+77) skip "the Debian 12 guest image could not be built here" ;;
+*)
+	echo "FAIL: building the guest image failed"
+	exit 1
+	;;
+esac
+
+run=$(mktemp -d /tmp/corehomed-vmtest.XXXXXX)
+cleanup() {
+	vm_cleanup
+	if [ "${COREHOMED_VMTEST_KEEP:-0}" = 1 ]; then
+		echo "vm: run directory kept: $run" >&2
+	else
+		rm -rf "$run"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+vm_setup "$run" "$image"
+failures=0
+
+# result NAME STATUS DETAIL: the one line per scenario.
+result() {
+	if [ "$2" = 0 ]; then
+		echo "PASS $1${3:+ ($3)}"
+	else
+		echo "FAIL $1${3:+ ($3)}"
+		failures=$((failures + 1))
+	fi
+}
+
+# ---- infrastructure: boot, agent, a hot-plugged stick reaches the guest's udev as USB -------------------
+smoke_test() {
+	local overlay out status=0
+	overlay=$(vm_overlay smoke)
+	vm_start "$overlay"
+	vm_wait_ready 300 || {
+		result smoke 1 "guest not ready"
+		return
+	}
+	mkdir -p "$run/smoke-stick"
+	echo hello >"$run/smoke-stick/hello.txt"
+	stick_make "$run/smoke.img" vfat "$run/smoke-stick"
+	vm_guest_async "udev_wait_usb_block 60 results/smoke-monitor.ready"
+	local monitor=$VM_CMD
+	for _ in $(seq 200); do
+		[ -e "$VM_SHARE/results/smoke-monitor.ready" ] && break
+		sleep 0.1
+	done
+	vm_plug smoke0 "$run/smoke.img" SMOKE0001 || status=1
+	out=$(vm_guest_wait "$monitor" 90) || status=1
+	grep -q '^ID_SERIAL_SHORT=SMOKE0001' <<<"$out" || status=1
+	local event_latency
+	event_latency=$(vm_since "$VM_PLUG_T")
+	printf '%s\n' "$out" | grep -E '^(ACTION|DEVNAME|DEVTYPE|ID_BUS|ID_FS_TYPE|ID_SERIAL_SHORT)=' >&2
+	vm_unplug smoke0 || status=1
+	vm_guest 'wait_gone 30 test -e /dev/disk/by-id/usb-QEMU_QEMU_HARDDISK_SMOKE0001-0:0' || status=1
+	vm_poweroff 90 || status=1
+	result smoke $status "boot ${VM_BOOT_SECONDS} s, udev add ID_BUS=usb ${event_latency} s after plug"
+}
+
+if [ $smoke = 1 ]; then
+	smoke_test
+	exit $((failures > 0))
+fi
+
+# ---- corehomed for the guest: built here, staged with `meson install --destdir` ------------------------
+# Its own build directory (no sanitizers: the guest has no libasan; prefix /usr like a distribution).
+build_dir=$cache/build-$(printf '%s' "$source_dir" | sha256sum | cut -c1-12)
+if [ ! -f "$build_dir/build.ninja" ]; then
+	meson setup "$build_dir" "$source_dir" --buildtype=debug --prefix=/usr --sysconfdir=/etc \
+		--localstatedir=/var >"$run/meson.log" 2>&1 || {
+		tail -n 30 "$run/meson.log"
+		echo "FAIL: meson setup for the guest build"
+		exit 1
+	}
+fi
+if ! meson compile -C "$build_dir" agent/corehomed agent/corehomectl >"$run/meson.log" 2>&1 ||
+	! meson install -C "$build_dir" --no-rebuild --destdir "$VM_SHARE/stage" >>"$run/meson.log" 2>&1; then
+	tail -n 30 "$run/meson.log"
+	echo "FAIL: building or staging corehomed for the guest"
+	exit 1
+fi
+corehomectl=$build_dir/agent/corehomectl
+# For trying a fix of the installed files (a unit, the udev rule) before it is in the tree: the files of
+# this directory are laid over the staged install. Unset in every regular run.
+if [ -n "${COREHOMED_VMTEST_OVERLAY:-}" ]; then
+	echo "vm: laying $COREHOMED_VMTEST_OVERLAY over the staged install (not the tree's files)" >&2
+	cp -a "$COREHOMED_VMTEST_OVERLAY/." "$VM_SHARE/stage/"
+fi
+# erin's grant ends this long after she is plugged: long enough to create her and power off.
+ERIN_SECONDS=${ERIN_SECONDS:-45}
+
+# ---- the scenario's configuration: a device maker's corehomed.yaml and trusted root --------------------
+mkdir -p "$VM_SHARE/config"
+cat >"$VM_SHARE/config/corehomed.yaml" <<'YAML'
+device:
+  brand-id: acme
+  model: appliance-1
+  serial: SN-0001
+media:
+  create-users: always
+  devices: removable
+users:
+  admin-groups: [sudo]
+  storage: directory
+  shell: /bin/bash
+YAML
+fixtures=$source_dir/test/fixtures
+cp "$fixtures/trust/trusted/root.assert" "$VM_SHARE/config/"
+
+# ---- sticks: assertions signed here with the test brand key --------------------------------------------
+export GNUPGHOME=$run/gnupg
+mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --quiet --import "$fixtures/keys/test-brand.secret.asc" 2>/dev/null || {
+	echo "FAIL: importing the test brand key"
+	exit 1
+}
+cleanup_gpg() { gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; }
+trap 'cleanup_gpg; cleanup' EXIT
+# "alice-secret", as in test/fixtures/trust/make-fixtures.sh
+password='$6$S4ltS4ltS4lt$JJMkHPPOCWwCYm72g0S.IG547HUVw6XxyeKRXzEYaPBzYkq9lVZhMtUFGYUuEKiEIEDnpPkYRiZCYzXNwExfC.'
+
+# grant USER [UNTIL [MODEL]]: a stick's stream: system-user + the brand's account-key and account. With
+# UNTIL the grant is format 2 with user-presence: until-expiration (the user goes at UNTIL).
+grant() {
+	local user=$1 until=${2:-} model=${3:-appliance-1}
+	python3 - "$user" "$until" "$model" "$password" <<'PY' | "$corehomectl" sign --key=corehomed-test-brand \
+		--gnupg-home="$GNUPGHOME" - || return 1
+import json, sys
+user, until, model, password = sys.argv[1:]
+h = {"type": "system-user", "authority-id": "acme", "brand-id": "acme", "email": user + "@example.com",
+     "series": ["16"], "models": [model], "name": user.capitalize(), "username": user,
+     "password": password, "since": "2024-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}
+if until:
+    h.update({"format": "2", "until": until, "user-presence": "until-expiration"})
+print(json.dumps(h))
+PY
+	echo
+	cat "$fixtures/trust/acme.account-key"
+	echo
+	cat "$fixtures/trust/acme.account"
+}
+
+# stick NAME FSTYPE: $run/sticks/NAME.img from the directory $run/sticks/NAME
+stick() { stick_make "$run/sticks/$1.img" "$2" "$run/sticks/$1"; }
+stickdir() {
+	mkdir -p "$run/sticks/$1"
+	echo "$run/sticks/$1"
+}
+rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+cp "$fixtures/trust/stick.assert" "$(stickdir alice)/auto-import.assert"
+stick alice vfat
+grant carol >"$(stickdir carol)/auto-import.assert" && stick carol vfat
+grant frank >"$(stickdir frank)/auto-import.assert" && stick frank ext4
+grant gina >"$(stickdir gina)/auto-import.assert" && stick gina vfat
+# Bad sticks, each carrying a user that must never appear.
+d=$(stickdir bad-symlink)
+grant sym >"$d/real.assert" && ln -s real.assert "$d/auto-import.assert" && stick bad-symlink ext4
+d=$(stickdir bad-oversize)
+grant big >"$d/auto-import.assert" && truncate -s $((1024 * 1024 + 1)) "$d/auto-import.assert" && stick bad-oversize vfat
+grant trudy | sed 's/^name: Trudy$/name: Trudy Admin/' >"$(stickdir bad-tampered)/auto-import.assert" && stick bad-tampered vfat
+grant mallory "" appliance-2 >"$(stickdir bad-model)/auto-import.assert" && stick bad-model vfat
+if ! grep -q '^name: Trudy Admin$' "$run/sticks/bad-tampered/auto-import.assert"; then
+	echo "FAIL: could not make the sticks"
+	exit 1
+fi
+
+J=$here/journal.py
+results=$VM_SHARE/results
+# detail KEY: ...; failure details for the scenario line go to stderr (meson keeps them in the log)
+why() { echo "vm: $*" >&2; }
+
+# plug_and_wait_user NAME SERIAL USER: plug, wait for USER to resolve; sets LATENCY (host seconds from
+# the insertion to the guest answering) or returns 1.
+plug_and_wait_user() {
+	vm_guest_async "wait_for 120 getent passwd $3"
+	local waiter=$VM_CMD
+	sleep 0.3 # the agent has picked the waiter up
+	vm_plug "$1" "$run/sticks/$1.img" "$2" || return 1
+	vm_guest_wait "$waiter" 150 >/dev/null || return 1
+	LATENCY=$(vm_since "$VM_PLUG_T")
+}
+
+# ===== boot 1: install, hot-plug, bad sticks, unplug mid-import, expiry while running ====================
+overlay=$(vm_overlay device)
+vm_start "$overlay"
+if ! vm_wait_ready 300; then
+	for s in 1-hotplug-vfat 2-coldplug 3-reboot 4-expiry-while-running 4-expiry-while-off 5-bad-sticks 6-unplug-mid-import; do
+		result $s 1 "guest did not boot"
+	done
+	exit 1
+fi
+boot1=$VM_BOOT_SECONDS
+if ! out=$(vm_guest install_corehomed); then
+	why "installing corehomed in the guest failed: $out"
+	vm_guest 'journalctl -b -u corehomed --no-pager | tail -n 40' >&2
+	for s in 1-hotplug-vfat 2-coldplug 3-reboot 4-expiry-while-running 4-expiry-while-off 5-bad-sticks 6-unplug-mid-import; do
+		result $s 1 "corehomed did not start in the guest"
+	done
+	exit 1
+fi
+daemon0=$(vm_guest daemon_state)
+
+# 4 (first half): dave's grant runs out 75 s from now, while the other scenarios run.
+dave_until=$(($(date +%s) + 75))
+grant dave "$(rfc3339 "$dave_until")" >"$(stickdir dave)/auto-import.assert" && stick dave vfat
+s4a=0
+if plug_and_wait_user dave DAVE0001 dave; then
+	lat4a=$LATENCY
+else
+	s4a=1
+	why "4: dave was not created"
+fi
+vm_unplug dave
+
+# 1: hot-plug a partitioned vfat stick -> getent, PAM with the assertion's password, the mounted home.
+s1=0
+if plug_and_wait_user alice ALICE0001 alice; then
+	lat1=$LATENCY
+	out=$(vm_guest '
+		set -e
+		udevadm info "$(stick_part ALICE0001)" | grep -E "ID_BUS=usb|ID_FS_TYPE=vfat|TAGS=.*corehomed-media"
+		getent passwd alice
+		echo alice-secret | pamtester login alice authenticate
+		! echo wrong-password | pamtester login alice authenticate 2>/dev/null
+		findmnt -n -o SOURCE,TARGET /home/alice
+		stat -c "owner=%U mode=%a" /home/alice
+		setpriv --reuid=alice --regid=alice --init-groups sh -c "echo kept >/home/alice/kept"
+		getent passwd alice | cut -d: -f3 >results/alice.uid') || {
+		s1=1
+		why "1: $out"
+	}
+	grep -q 'ID_BUS=usb' <<<"$out" && grep -q 'ID_FS_TYPE=vfat' <<<"$out" || s1=1
+	grep -q 'successfully authenticated' <<<"$out" || s1=1
+	grep -q 'owner=alice' <<<"$out" || s1=1
+else
+	s1=1
+	lat1=none
+	why "1: alice did not appear"
+fi
+vm_unplug alice
+result 1-hotplug-vfat $s1 "plug-to-user ${lat1} s"
+
+# 5: bad sticks -> nothing created, one refusal line each with its reason, the daemon still the same.
+s5=0
+details=""
+i=0
+for bad in bad-symlink:sym bad-oversize:big bad-tampered:trudy bad-model:mallory; do
+	name=${bad%%:*}
+	user=${bad#*:}
+	i=$((i + 1))
+	serial=BAD000$i
+	vm_guest "journal_now >results/$name.since" >/dev/null
+	vm_plug "$name" "$run/sticks/$name.img" "$serial" || s5=1
+	vm_guest "wait_decision \$(cat results/$name.since) 60; journal_dump $name.json --since=@\$(cat results/$name.since); ! getent passwd $user" >/dev/null || {
+		s5=1
+		why "5: $name: user $user exists or no decision was logged"
+	}
+	vm_unplug "$name"
+	refusals=$(python3 "$J" "$results/$name.json" count COREHOMED_DECISION='refused|skipped')
+	created=$(python3 "$J" "$results/$name.json" count COREHOMED_DECISION=created)
+	reason=$(python3 "$J" "$results/$name.json" get COREHOMED_REASON COREHOMED_DECISION='refused|skipped' | head -n 1)
+	python3 "$J" "$results/$name.json" lines >&2
+	if [ "$refusals" != 1 ] || [ "$created" != 0 ] || [ -z "$reason" ]; then
+		s5=1
+		why "5: $name: $refusals refusal lines (want 1), $created created"
+	fi
+	details+="${details:+; }$name: $reason"
+done
+daemon5=$(vm_guest daemon_state)
+[ "$daemon5" = "$daemon0" ] || {
+	s5=1
+	why "5: daemon state before \"$daemon0\", after \"$daemon5\""
+}
+result 5-bad-sticks $s5 "$details"
+
+# 6: a stick pulled while it is being read, at several moments -> the daemon keeps serving.
+s6=0
+for delay in 0 0.5 1 2 4; do
+	vm_plug gina "$run/sticks/gina.img" GINA0001 || s6=1
+	sleep "$delay"
+	vm_unplug gina || s6=1
+done
+if plug_and_wait_user frank FRANK0001 frank; then
+	lat6=$LATENCY
+else
+	s6=1
+	lat6=none
+	why "6: frank (ext4 stick after the pulled ones) did not appear"
+fi
+vm_unplug frank
+out=$(vm_guest -t 30 'corehomectl status >/dev/null && daemon_state') || s6=1
+[ "$out" = "$daemon0" ] || {
+	s6=1
+	why "6: daemon state before \"$daemon0\", after \"$out\""
+}
+result 6-unplug-mid-import $s6 "next stick (ext4) plug-to-user ${lat6} s"
+
+# 4 (first half, check): dave gone at his until, by the daemon's timer.
+now=$(date +%s)
+[ "$now" -lt $((dave_until + 3)) ] && sleep $((dave_until + 3 - now))
+vm_guest 'journal_dump dave.json COREHOMED_USER=dave; ! getent passwd dave && ! findmnt /home/dave' >/dev/null || {
+	s4a=1
+	why "4: dave still resolves or his home is still mounted after his grant ended"
+}
+removed=$(python3 "$J" "$results/dave.json" time COREHOMED_USER=dave COREHOMED_DECISION=removed) || removed=
+if [ -n "$removed" ]; then
+	late=$(awk -v a="$removed" -v b="$dave_until" 'BEGIN { printf "%.2f", a - b }')
+	# corehomed promises milliseconds; TCG on a busy host adds seconds.
+	awk -v l="$late" 'BEGIN { exit !(l >= 0 && l < 5) }' || {
+		s4a=1
+		why "4: dave removed ${late} s after his until (want 0..5 s)"
+	}
+else
+	s4a=1
+	late=none
+	why "4: no removal of dave in the journal"
+fi
+result 4-expiry-while-running $s4a "plug-to-user ${lat4a:-?} s, removed ${late} s after until"
+
+# 4 (second half): erin's grant ends while the device is powered off.
+s4b=0
+erin_until=$(($(date +%s) + ERIN_SECONDS))
+grant erin "$(rfc3339 "$erin_until")" >"$(stickdir erin)/auto-import.assert" && stick erin vfat
+plug_and_wait_user erin ERIN0001 erin || {
+	s4b=1
+	why "4: erin was not created"
+}
+vm_unplug erin
+vm_poweroff 120 || why "boot 1: the guest did not power off cleanly"
+off=$(date +%s)
+if [ "$off" -ge "$erin_until" ]; then
+	s4b=1
+	why "4: the guest took until $((off - erin_until)) s after erin's until to power off"
+fi
+# The daemon must find erin's grant over when it starts: stay off until then.
+[ "$off" -le "$erin_until" ] && sleep $((erin_until + 1 - off))
+
+# ===== boot 2: coldplug (carol, and alice's stick again), reboot checks, catch-up of erin ================
+# shellcheck disable=SC2046
+vm_start "$overlay" $(vm_stick_args carol "$run/sticks/carol.img" CAROL0001) \
+	$(vm_stick_args alice "$run/sticks/alice.img" ALICE0001)
+if ! vm_wait_ready 300; then
+	for s in 2-coldplug 3-reboot 4-expiry-while-off; do
+		result $s 1 "guest did not boot again"
+	done
+	exit 1
+fi
+boot2=$VM_BOOT_SECONDS
+# What systemd said when the boot was over: "running", or "degraded" when a unit failed.
+boot2_state=$(grep -a -m1 '^@@VMTEST@@ READY' "$VM_SERIAL" | sed -n 's/.*state=\([a-z]*\).*/\1/p')
+
+# 2: a stick present at power-on -> the user exists once the system is up.
+s2=0
+if out=$(vm_guest 'wait_for 120 getent passwd carol && getent passwd carol && findmnt -n -o TARGET /home/carol'); then
+	lat2=$(vm_since "$VM_T0")
+else
+	s2=1
+	lat2=none
+	why "2: carol did not appear: $out"
+fi
+result 2-coldplug $s2 "user ${lat2} s after power-on, system ready at ${boot2} s"
+
+# 3: after the power cycle: users resolve, homes active with their files, no second import.
+s3=0
+out=$(vm_guest '
+	set -e
+	journal_dump all.json
+	daemon_state
+	getent passwd alice | cut -d: -f3
+	findmnt -n -o TARGET /home/alice
+	cat /home/alice/kept
+	echo alice-secret | pamtester login alice authenticate
+	getent passwd frank >/dev/null && findmnt -n -o TARGET /home/frank') || {
+	s3=1
+	why "3: $out"
+}
+grep -q '^active ' <<<"$out" || s3=1
+# An installed corehomed must not break the boot (e.g. a userdb socket that blocks systemd-sysusers).
+if [ "$boot2_state" != running ]; then
+	s3=1
+	why "3: the boot with corehomed enabled ended \"$boot2_state\": $(vm_guest 'systemctl --failed --no-legend' | tr '\n' ' ')"
+fi
+[ "$(sed -n 2p <<<"$out")" = "$(cat "$results/alice.uid" 2>/dev/null)" ] || {
+	s3=1
+	why "3: alice's uid changed: $(sed -n 2p <<<"$out") (was $(cat "$results/alice.uid" 2>/dev/null))"
+}
+grep -qx kept <<<"$out" || s3=1
+for user in alice frank; do
+	n=$(python3 "$J" "$results/all.json" count COREHOMED_USER=$user COREHOMED_DECISION=created)
+	[ "$n" = 1 ] || {
+		s3=1
+		why "3: $user created $n times over two boots (want 1)"
+	}
+done
+result 3-reboot $s3 "boot ${boot2_state:-unknown} in ${boot2} s; alice and frank resolve, homes active, created once each"
+
+# 4 (second half, check): erin removed by the catch-up sweep of this boot, not before the power-off.
+vm_guest 'journal_dump erin.json COREHOMED_USER=erin -b 0; journal_dump erin-before.json COREHOMED_USER=erin -b -1
+	! getent passwd erin && ! findmnt /home/erin' >/dev/null || {
+	s4b=1
+	why "4: erin still resolves or her home is mounted"
+}
+n_now=$(python3 "$J" "$results/erin.json" count COREHOMED_DECISION=removed)
+n_before=$(python3 "$J" "$results/erin-before.json" count COREHOMED_DECISION=removed)
+if [ "$n_now" != 1 ] || [ "$n_before" != 0 ]; then
+	s4b=1
+	why "4: erin removed $n_before times before the power-off and $n_now times at the next boot (want 0, 1)"
+fi
+result 4-expiry-while-off $s4b "removed at the next boot's catch-up"
+
+vm_poweroff 120 || why "boot 2: the guest did not power off cleanly"
+echo "vm: boot 1 ready in ${boot1} s, boot 2 in ${boot2} s" >&2
+if [ $failures -gt 0 ]; then
+	vm_log "corehomed's journal of the run:"
+	python3 "$J" "$results/all.json" lines >&2 2>/dev/null
+fi
+exit $((failures > 0))
