@@ -415,6 +415,23 @@ static int path_exists(const char *path)
         return 1;
 }
 
+/* A record a home may be made from: valid, and with a user name homed would accept for a home. */
+static int home_record_check(json_t *record, const char **ret_user_name, RecordError *err)
+{
+        const char *user_name;
+        int r;
+
+        r = user_record_validate(record, err);
+        if (r < 0)
+                return r;
+        user_name = user_record_user_name(record);
+        if (!user_name || !user_name_is_valid(user_name))
+                return home_error(err, -EINVAL, "userName: \"%s\" is not allowed for a home",
+                                  strempty(user_name));
+        *ret_user_name = user_name;
+        return 0;
+}
+
 int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
 {
         _cleanup_json_ json_t *prepared = NULL, *signed_record = NULL;
@@ -425,13 +442,9 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         uid_t uid;
         int r;
 
-        r = user_record_validate(record, err);
+        r = home_record_check(record, &user_name, err);
         if (r < 0)
                 return r;
-        user_name = user_record_user_name(record);
-        if (!user_name || !user_name_is_valid(user_name))
-                return home_error(err, -EINVAL, "userName: \"%s\" is not allowed for a home",
-                                  strempty(user_name));
         storage = home_storage_for(h, record, err);
         if (!storage)
                 return -EOPNOTSUPP;
@@ -501,13 +514,9 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         uid_t uid;
         int r;
 
-        r = user_record_validate(record, err);
+        r = home_record_check(record, &user_name, err);
         if (r < 0)
                 return r;
-        user_name = user_record_user_name(record);
-        if (!user_name || !user_name_is_valid(user_name))
-                return home_error(err, -EINVAL, "userName: \"%s\" is not allowed for a home",
-                                  strempty(user_name));
         r = home_load_record(h, user_name, &old, err);
         if (r < 0)
                 return r;
