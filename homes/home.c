@@ -418,7 +418,7 @@ static int path_exists(const char *path)
 /* A record a home may be made from: valid, and with a user name homed would accept for a home. */
 static int home_record_check(json_t *record, const char **ret_user_name, RecordError *err)
 {
-        const char *user_name;
+        const char *user_name = NULL;
         int r;
 
         r = user_record_validate(record, err);
@@ -438,7 +438,7 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         _cleanup_free_ char *host_path = NULL, *host_text = NULL, *embedded_text = NULL;
         _cleanup_(home_layout_done) HomeLayout l = {};
         const HomeStorage *storage;
-        const char *user_name;
+        const char *user_name = NULL;
         uid_t uid;
         int r;
 
@@ -509,7 +509,7 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         _cleanup_free_ char *host_text = NULL, *embedded_text = NULL;
         _cleanup_(home_layout_done) HomeLayout l = {};
         const HomeStorage *storage;
-        const char *user_name;
+        const char *user_name = NULL;
         json_t *v;
         uid_t uid;
         int r;
