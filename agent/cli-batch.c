@@ -70,6 +70,9 @@ size_t cli_batch_print_report(const CliContext *ctx, json_t *report, bool verbos
                 /* Every refused assertion gets its own line, with its own reason. */
                 if (streq(verdict, "refused"))
                         cli_error(member(v, "file"), "%s: %s", member(v, "assertion"), member(v, "reason"));
+                else if (verbose && !ctx->json && streq(verdict, "skipped"))
+                        printf("%s: %s: skipped: %s\n", member(v, "file"), member(v, "assertion"),
+                               member(v, "reason"));
                 else if (verbose && !ctx->json)
                         printf("%s: %s: %s%s\n", member(v, "file"), member(v, "assertion"), verdict,
                                n_refused > 0 && !streq(verdict, "unchanged") ? " (not stored)" : "");

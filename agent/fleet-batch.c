@@ -369,7 +369,7 @@ json_t *fleet_report_json(const FleetBatch *b, const TrustReport *report)
                 json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "file", b->parts[b->part_of[i]].name,
                                       "assertion", strempty(what), "type", v->assertion->type, "verdict",
                                       trust_verdict_kind_to_string(v->kind));
-                if (o && v->kind == TRUST_VERDICT_REFUSED)
+                if (o && (v->kind == TRUST_VERDICT_REFUSED || v->kind == TRUST_VERDICT_SKIPPED))
                         json_object_set_new(o, "reason", json_string(v->reason));
                 if (!o || json_array_append_new(array, o) < 0)
                         return NULL;

@@ -63,6 +63,7 @@ static char *describe_report(const TrustReport *report)
                         updated++;
                         break;
                 case TRUST_VERDICT_UNCHANGED:
+                case TRUST_VERDICT_SKIPPED: /* another assertion with its key is kept: nothing changes */
                         unchanged++;
                         break;
                 case TRUST_VERDICT_REFUSED:

@@ -24,9 +24,9 @@
 #include "trust-db.h"
 
 /* Limits on what a fleet server may send or make us do; each is tested at N and N+1. */
-#define FLEET_BODY_MAX            (16 * 1024 * 1024) /* bytes of one response body */
-#define FLEET_FEED_STREAMS_MAX    16                 /* streams in one framed feed */
-#define FLEET_FEED_ASSERTIONS_MAX (FLEET_FEED_STREAMS_MAX * ASSERTION_STREAM_MAX) /* 1024 per import */
+#define FLEET_BODY_MAX            (16 * 1024 * 1024)  /* bytes of one response body */
+#define FLEET_FEED_STREAMS_MAX    16                  /* streams in one framed feed */
+#define FLEET_FEED_ASSERTIONS_MAX ASSERTION_BATCH_MAX /* 1024: one import */
 #define FLEET_PREREQUISITES_MAX   16   /* extra requests for missing keys/accounts, per import */
 #define FLEET_URL_MAX             2048 /* bytes of a URL we build or accept */
 #define FLEET_ETAG_MAX            256  /* bytes of an ETag we store and send back */

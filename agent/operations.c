@@ -144,7 +144,7 @@ static json_t *verdict_json(const char *origin, const TrustVerdict *v)
 
         if (!o)
                 return NULL;
-        if (v->kind == TRUST_VERDICT_REFUSED)
+        if (v->kind == TRUST_VERDICT_REFUSED || v->kind == TRUST_VERDICT_SKIPPED)
                 json_object_set_new(o, "reason", json_string(v->reason));
         /* For the journal: whose grant this is. */
         for (const char *const *k = (const char *const[]){ "brand-id", "email", NULL }; *k; k++)

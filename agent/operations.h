@@ -23,7 +23,7 @@
 
 /* Most files, and most assertions, one Import may carry (the CLI's command line, one Manager call). */
 #define OPERATION_FILES_MAX      64
-#define OPERATION_ASSERTIONS_MAX (ASSERTION_STREAM_MAX * 16)
+#define OPERATION_ASSERTIONS_MAX ASSERTION_BATCH_MAX /* 1024: one import */
 
 typedef struct OperationContext {
         Provisioner *provisioner; /* required by operations with needs_provisioner */

@@ -214,6 +214,7 @@ int assertion_stream_decode(const void *data, size_t size, AssertionList **ret, 
 {
         _cleanup_assertion_list_ AssertionList *l = NULL;
         StreamReader sr = { .data = data, .size = size, .line = 1 };
+        size_t allocated = 0;
         int r;
 
         l = calloc(1, sizeof(AssertionList));
@@ -231,13 +232,16 @@ int assertion_stream_decode(const void *data, size_t size, AssertionList **ret, 
                 r = decode_one(&sr, &a, err);
                 if (r < 0)
                         return r;
-                if (l->n % 8 == 0) {
-                        Assertion **items = reallocarray(l->items, l->n + 8, sizeof(Assertion *));
+                if (l->n == allocated) {
+                        /* Doubling: a stream of a thousand grants is not a thousand reallocations. */
+                        size_t want = allocated ? allocated * 2 : 8;
+                        Assertion **items = reallocarray(l->items, want, sizeof(Assertion *));
                         if (!items) {
                                 assertion_free(a);
                                 return -ENOMEM;
                         }
                         l->items = items;
+                        allocated = want;
                 }
                 l->items[l->n++] = a;
         }

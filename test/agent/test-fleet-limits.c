@@ -110,7 +110,7 @@ static void import_assertions_at_n_and_n_plus_one(void **state)
         FleetBatch b = {};
         char *error = NULL;
         size_t size;
-        char *data = feed(FLEET_FEED_STREAMS_MAX, ASSERTION_STREAM_MAX, &size);
+        char *data = feed(FLEET_FEED_STREAMS_MAX, FLEET_FEED_ASSERTIONS_MAX / FLEET_FEED_STREAMS_MAX, &size);
 
         assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), 0);
         assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
