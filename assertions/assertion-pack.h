@@ -73,12 +73,19 @@ int assertion_pack_index_find(const char *index, size_t index_size, const char *
 /* Whether s is a well-formed index key: non-empty, only [A-Za-z0-9_@+.%,-]. */
 bool assertion_pack_key_valid(const char *s, size_t size);
 
-/* One assertion to put into a pack: its key and its wire form (assertion_encode()). */
+/* One assertion to put into a pack: its key and its wire form (assertion_encode()), or, when signature is
+ * set, its signed content in wire and its signature apart (the wire form is then WIRE "\n\n" SIGNATURE
+ * "\n", written without assembling it first). */
 typedef struct AssertionPackItem {
         const char *key;
         const char *wire;
         size_t wire_size;
+        const char *signature;
+        size_t signature_size;
 } AssertionPackItem;
+
+/* The size of the item's wire form. */
+size_t assertion_pack_item_size(const AssertionPackItem *item);
 
 /* Builds a whole pack in memory from items sorted by key (strictly increasing: -EINVAL otherwise).
  * time_floor 0 writes none. */

@@ -14,6 +14,8 @@
 #define PACK_NAME_LENGTH  38 /* 16 hex digits, '-', 16 hex digits, ".pack" */
 #define PACK_TMP_PREFIX   ".pack-"
 #define LEGACY_TIME_FLOOR "time-floor"
+/* Packs merged at once (assertion-store-write.c). */
+#define STORE_MERGE_FAN_IN 4
 /* A reader lists the directory again when a merge raced with its listing; a gap that stays is damage. */
 #define SNAPSHOT_ATTEMPTS 16
 /* The largest wire form of one assertion, and of one file of the old layout. */
@@ -63,9 +65,10 @@ typedef struct Cursor {
 
 /* Items of a pack being built, and the strings they point to. */
 typedef struct ItemBuffer {
+        /* Each owns its key; its wire form too when it is whole (no signature apart): read from a pack.
+         * Content and signature apart are borrowed from an assertion that outlives the buffer. */
         AssertionPackItem *items;
-        char **owned; /* keys and wire forms this buffer allocated */
-        size_t n, n_owned;
+        size_t n, allocated;
 } ItemBuffer;
 
 /* Packs (assertion-store.c). */
@@ -100,6 +103,8 @@ int store_snapshot_add(AssertionStore *s, const PackName *name);
 void store_item_buffer_done(ItemBuffer *b);
 /* Takes key and wire (freed on failure too). */
 int store_item_buffer_add(ItemBuffer *b, char *key, char *wire, size_t wire_size);
+/* Takes key (freed on failure too); borrows the assertion's content and signature. */
+int store_item_buffer_add_assertion(ItemBuffer *b, char *key, const Assertion *a);
 
 /* The old per-file layout (assertion-store-legacy.c). */
 /* Sorted names of the subdirectories (want_dir) or the *.assert files of the directory dir_fd/path;

@@ -248,9 +248,8 @@ int store_legacy_migrate(AssertionStore *s)
         int r;
 
         for (size_t i = 0; i < s->n_legacy; i++) {
-                char *key, *wire;
-                size_t size;
                 bool in_pack = false;
+                char *key;
 
                 for (size_t k = 0; k < s->n_packs && !in_pack; k++) {
                         AssertionPackEntry e;
@@ -262,15 +261,10 @@ int store_legacy_migrate(AssertionStore *s)
                 }
                 if (in_pack)
                         continue;
-                r = assertion_encode(s->legacy[i].assertion, &wire, &size);
-                if (r < 0)
-                        return r;
                 key = strdup(s->legacy[i].key);
-                if (!key) {
-                        free(wire);
+                if (!key)
                         return -ENOMEM;
-                }
-                r = store_item_buffer_add(&b, key, wire, size);
+                r = store_item_buffer_add_assertion(&b, key, s->legacy[i].assertion);
                 if (r < 0)
                         return r;
         }

@@ -140,31 +140,52 @@ int store_snapshot_add(AssertionStore *s, const PackName *name)
 
 void store_item_buffer_done(ItemBuffer *b)
 {
-        for (size_t i = 0; i < b->n_owned; i++)
-                free(b->owned[i]);
-        free(b->owned);
+        for (size_t i = 0; i < b->n; i++) {
+                free((char *) b->items[i].key);
+                if (!b->items[i].signature)
+                        free((char *) b->items[i].wire);
+        }
         free(b->items);
         *b = (ItemBuffer){};
 }
 
+static int item_buffer_grow(ItemBuffer *b)
+{
+        size_t want = b->allocated ? b->allocated * 2 : 64;
+        AssertionPackItem *items;
+
+        if (b->n < b->allocated)
+                return 0;
+        items = reallocarray(b->items, want, sizeof(AssertionPackItem));
+        if (!items)
+                return -ENOMEM;
+        b->items = items;
+        b->allocated = want;
+        return 0;
+}
+
 int store_item_buffer_add(ItemBuffer *b, char *key, char *wire, size_t wire_size)
 {
-        AssertionPackItem *items = reallocarray(b->items, b->n + 1, sizeof(AssertionPackItem));
-        char **owned;
-
-        if (items)
-                b->items = items;
-        owned = reallocarray(b->owned, b->n_owned + 2, sizeof(char *));
-        if (owned)
-                b->owned = owned;
-        if (!items || !owned) {
+        if (item_buffer_grow(b) < 0) {
                 free(key);
                 free(wire);
                 return -ENOMEM;
         }
-        b->owned[b->n_owned++] = key;
-        b->owned[b->n_owned++] = wire;
-        b->items[b->n++] = (AssertionPackItem){ key, wire, wire_size };
+        b->items[b->n++] = (AssertionPackItem){ .key = key, .wire = wire, .wire_size = wire_size };
+        return 0;
+}
+
+int store_item_buffer_add_assertion(ItemBuffer *b, char *key, const Assertion *a)
+{
+        if (item_buffer_grow(b) < 0) {
+                free(key);
+                return -ENOMEM;
+        }
+        b->items[b->n++] = (AssertionPackItem){ .key = key,
+                                                .wire = a->content,
+                                                .wire_size = a->content_size,
+                                                .signature = a->signature,
+                                                .signature_size = a->signature_size };
         return 0;
 }
 
@@ -190,21 +211,26 @@ static int check_current(AssertionStore *s)
         return (n_live > 0 ? names[n_live - 1].last : 0) == assertion_store_sequence(s) ? 0 : -EBUSY;
 }
 
-/* Merges the two newest packs into one (the newer wins for a key present in both). */
-static int merge_newest(AssertionStore *s)
+/* Merges the k newest packs into one (for a key in several, the newest wins). */
+static int merge_newest(AssertionStore *s, size_t k)
 {
-        const Pack *older = &s->packs[s->n_packs - 2], *newer = &s->packs[s->n_packs - 1];
-        PackName merged, covered[2] = { older->name, newer->name };
+        size_t base = s->n_packs - k;
         _cleanup_(store_item_buffer_done) ItemBuffer b = {};
-        Cursor c[2];
+        PackName merged, covered[STORE_MERGE_FAN_IN];
+        Cursor c[STORE_MERGE_FAN_IN];
+        usec_t floor = 0;
         int r;
 
-        for (size_t i = 0; i < 2; i++) {
-                r = store_cursor_init(s, s->n_packs - 2 + i, "", &c[i]);
+        for (size_t i = 0; i < k; i++) {
+                const Pack *p = &s->packs[base + i];
+                covered[i] = p->name;
+                if (p->header.time_floor > floor)
+                        floor = p->header.time_floor;
+                r = store_cursor_init(s, base + i, "", &c[i]);
                 if (r < 0)
                         return r;
         }
-        for (size_t best; (best = store_cursors_pick(c, 2)) != SIZE_MAX;) {
+        for (size_t best; (best = store_cursors_pick(c, k)) != SIZE_MAX;) {
                 char *key = strndup(c[best].key, c[best].key_size), *wire = NULL;
 
                 if (!key)
@@ -217,32 +243,47 @@ static int merge_newest(AssertionStore *s)
                 r = store_item_buffer_add(&b, key, wire, c[best].size);
                 if (r < 0)
                         return r;
-                r = store_cursors_advance_past(s, c, 2, best);
+                r = store_cursors_advance_past(s, c, k, best);
                 if (r < 0)
                         return r;
         }
 
-        usec_t floor = older->header.time_floor > newer->header.time_floor ? older->header.time_floor
-                                                                           : newer->header.time_floor;
-        r = store_pack_write(s, older->header.first, newer->header.last, floor, b.items, b.n, "store-merge",
-                             &merged);
+        r = store_pack_write(s, s->packs[base].header.first, s->packs[s->n_packs - 1].header.last, floor,
+                             b.items, b.n, "store-merge", &merged);
         if (r < 0)
                 return r;
         /* Covered now, so readers skip them already; deleting them is housekeeping. */
-        (void) unlinkat(s->dir_fd, covered[0].name, 0);
-        crash_point("store-merge:pruned-one");
-        (void) unlinkat(s->dir_fd, covered[1].name, 0);
+        for (size_t i = 0; i < k; i++) {
+                (void) unlinkat(s->dir_fd, covered[i].name, 0);
+                crash_point("store-merge:pruned-one");
+        }
         return store_snapshot_add(s, &merged);
 }
 
-/* Merges while the older of the two newest packs holds at most twice as many assertions as the newer. A
- * failed merge leaves a valid store with one pack more; the commit before it stands. */
+/* A pack's tier: floor(log_F(count)) for the fan-in F. */
+static unsigned tier(uint64_t count)
+{
+        unsigned t = 0;
+
+        for (; count >= STORE_MERGE_FAN_IN; count /= STORE_MERGE_FAN_IN)
+                t++;
+        return t;
+}
+
+/* Size-tiered merging: when the STORE_MERGE_FAN_IN newest packs are of one tier, they become one pack (of
+ * the next tier, which may complete a merge there). So a commit merges once in about F - 1 (each merge
+ * costs two more fsyncs), an assertion is rewritten about log_F(n) times, and a store of n assertions has
+ * at most F - 1 packs per tier. A failed merge leaves a valid store with more packs; the commit stands. */
 static void merge_packs(AssertionStore *s)
 {
-        while (s->n_packs >= 2 &&
-               s->packs[s->n_packs - 2].header.count <= 2 * s->packs[s->n_packs - 1].header.count)
-                if (merge_newest(s) < 0)
+        while (s->n_packs >= STORE_MERGE_FAN_IN) {
+                unsigned t = tier(s->packs[s->n_packs - 1].header.count);
+                for (size_t i = s->n_packs - STORE_MERGE_FAN_IN; i < s->n_packs; i++)
+                        if (tier(s->packs[i].header.count) != t)
+                                return;
+                if (merge_newest(s, STORE_MERGE_FAN_IN) < 0)
                         return;
+        }
 }
 
 int assertion_store_commit(AssertionStore *s, Assertion *const *items, size_t n, usec_t time_floor)
@@ -266,17 +307,12 @@ int assertion_store_commit(AssertionStore *s, Assertion *const *items, size_t n,
         }
 
         for (size_t i = 0; i < n; i++) {
-                char *key = NULL, *wire = NULL;
-                size_t size;
+                char *key = NULL;
 
                 r = assertion_store_key(items[i], &key);
-                if (r >= 0)
-                        r = assertion_encode(items[i], &wire, &size);
-                if (r < 0) {
-                        free(key);
+                if (r < 0)
                         return r;
-                }
-                r = store_item_buffer_add(&b, key, wire, size);
+                r = store_item_buffer_add_assertion(&b, key, items[i]);
                 if (r < 0)
                         return r;
         }

@@ -18,40 +18,57 @@
 
 /* --- keys --- */
 
-static void escape_key_value(FILE *f, const char *value)
+static bool key_byte_plain(unsigned char c, bool first)
 {
-        for (const char *p = value; *p; p++) {
-                unsigned char c = (unsigned char) *p;
-                bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                             c == '_' || c == '@' || c == '+' || c == '-' || (c == '.' && p != value);
-                if (plain)
-                        fputc(c, f);
-                else
-                        fprintf(f, "%%%02X", c);
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '@' || c == '+' || c == '-' || (c == '.' && !first);
+}
+
+/* Writes the escaped value at p (when not NULL); returns its length. */
+static size_t escape_key_value(char *p, const char *value)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t n = 0;
+
+        for (const char *v = value; *v; v++) {
+                unsigned char c = (unsigned char) *v;
+                if (key_byte_plain(c, v == value)) {
+                        if (p)
+                                p[n] = (char) c;
+                        n++;
+                        continue;
+                }
+                if (p) {
+                        p[n] = '%';
+                        p[n + 1] = hex[c >> 4];
+                        p[n + 2] = hex[c & 15];
+                }
+                n += 3;
         }
+        return n;
 }
 
 int assertion_store_key_from_values(const char *type, const char *const *values, char **ret)
 {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
+        size_t size, at;
+        char *key;
 
         if (!type || !assertion_type_lookup(type))
                 return -EINVAL;
-        f = open_memstream(&buf, &size);
-        if (!f)
+        size = strlen(type);
+        for (size_t i = 0; values[i]; i++)
+                size += 1 + escape_key_value(NULL, values[i]);
+        key = malloc(size + 1);
+        if (!key)
                 return -ENOMEM;
-        fputs(type, f);
+        at = strlen(type);
+        memcpy(key, type, at);
         for (size_t i = 0; values[i]; i++) {
-                fputc(',', f);
-                escape_key_value(f, values[i]);
+                key[at++] = ',';
+                at += escape_key_value(key + at, values[i]);
         }
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
+        key[at] = '\0';
+        *ret = key;
         return 0;
 }
 

@@ -12,10 +12,11 @@
  * fsync'ed: one durable commit per batch, whatever its size, and the rename is the whole commit (a batch
  * is on disk whole or not at all). A pack never changes afterwards; for one key a newer pack wins.
  *
- * Merge: so that a lookup asks few packs, a commit then merges the two newest packs while the older holds
- * at most twice as many assertions as the newer (like a binary counter: each assertion is rewritten
- * O(log n) times in its life, and a store of n assertions has O(log n) packs). The merged pack F-L covers
- * the packs it replaces; it is renamed into place first, and they are deleted after.
+ * Merge: so that a lookup asks few packs, when the four newest packs are of one size tier (floor(log4 of
+ * their assertion count)), a commit merges them into one, which may complete four of the next tier. A
+ * commit merges once in about three, an assertion is rewritten about log4(n) times, and a store of n
+ * assertions has at most three packs per tier. The merged pack F-L covers the packs it replaces; it is
+ * renamed into place first, and they are deleted after.
  *
  * Readers take no lock. They list the directory, keep the packs no wider pack covers, open them and check
  * that together they hold batches 1..L without a gap; a pack deleted between the listing and the open, or

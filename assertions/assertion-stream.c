@@ -88,7 +88,7 @@ static int decode_headers(StreamReader *sr, Assertion *a, size_t *ret_head_size,
                                              "header contains a NUL byte");
         }
 
-        r = assertion_headers_parse(head, (size_t) end, sr->line, &a->headers, &a->header_lines, err);
+        r = assertion_headers_parse(head, (size_t) end, sr->line, &a->headers, err);
         if (r < 0)
                 return r;
         *ret_head_size = (size_t) end;
@@ -96,10 +96,12 @@ static int decode_headers(StreamReader *sr, Assertion *a, size_t *ret_head_size,
         return 0;
 }
 
-static int body_length(const Assertion *a, int64_t *ret, AssertionError *err)
+/* head: the header block, for the line of body-length in messages (the content is not assembled yet). */
+static int body_length(const Assertion *a, const char *head, size_t head_size, int64_t *ret,
+                       AssertionError *err)
 {
         json_t *v = json_object_get(a->headers, "body-length");
-        unsigned line = assertion_header_line(a, "body-length");
+        unsigned line = assertion_header_line_in(head, head_size, a->first_line, "body-length");
         int64_t length = 0;
         char q[160];
         int r;
@@ -149,7 +151,7 @@ static int decode_one(StreamReader *sr, Assertion **ret, AssertionError *err)
         r = decode_headers(sr, a, &head_size, err);
         if (r < 0)
                 return r;
-        r = body_length(a, &length, err);
+        r = body_length(a, sr->data + head_start, head_size, &length, err);
         if (r < 0)
                 return r;
 
