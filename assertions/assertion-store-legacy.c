@@ -268,9 +268,14 @@ int store_legacy_migrate(AssertionStore *s)
                 if (r < 0)
                         return r;
         }
-        if (b.n > 0) {
+        usec_t packs_floor = 0;
+        for (size_t k = 0; k < s->n_packs; k++)
+                if (s->packs[k].header.time_floor > packs_floor)
+                        packs_floor = s->packs[k].header.time_floor;
+        /* Also when only the old time floor is left to move: a pack of no assertions carries it. */
+        if (b.n > 0 || s->legacy_floor > packs_floor) {
                 uint64_t seq = assertion_store_sequence(s) + 1;
-                usec_t floor = assertion_store_time_floor(s);
+                usec_t floor = s->legacy_floor > packs_floor ? s->legacy_floor : packs_floor;
                 r = store_pack_write(s, seq, seq, floor, b.items, b.n, "store-migrate", &name);
                 if (r < 0)
                         return r;

@@ -388,6 +388,27 @@ static void test_old_layout_is_migrated_by_recovery(void **state)
         root_free(&r);
 }
 
+static void test_old_time_floor_alone_is_migrated(void **state)
+{
+        _cleanup_assertion_store_ AssertionStore *s = NULL, *again = NULL;
+        _cleanup_free_ char *floor = NULL;
+        Root r;
+
+        root_new(&r);
+        assert_int_equal(mkdir_parents_and_self(r.store, 0700), 0);
+        assert_true(asprintf(&floor, "%s/time-floor", r.store) > 0);
+        assert_int_equal(write_file_atomic(AT_FDCWD, floor, "2026-01-01T00:00:00Z\n", 21, 0600, (uid_t) -1,
+                                           (gid_t) -1),
+                         0);
+        assert_int_equal(assertion_store_open(r.path, &s, NULL), 0);
+        assert_true(assertion_store_recover(s) >= 0);
+        assert_false(exists(&r, "time-floor"));
+        assert_int_equal(assertion_store_open(r.path, &again, NULL), 0);
+        assert_int_equal(assertion_store_time_floor(again), T1);
+        assert_int_equal(assertion_store_size(again), 0);
+        root_free(&r);
+}
+
 static void test_time_floor_only_rises(void **state)
 {
         _cleanup_assertion_store_ AssertionStore *s = NULL;
@@ -417,6 +438,7 @@ int main(void)
                 cmocka_unit_test(test_entry_that_is_not_its_key_is_damage),
                 cmocka_unit_test(test_old_layout_is_read_then_migrated_by_a_commit),
                 cmocka_unit_test(test_old_layout_is_migrated_by_recovery),
+                cmocka_unit_test(test_old_time_floor_alone_is_migrated),
                 cmocka_unit_test(test_time_floor_only_rises),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
