@@ -84,7 +84,7 @@ static void write_text(const char *path, const char *data, size_t size)
 
 static char *sign(const BenchKey *k, json_t *headers, const char *body, size_t *ret_size)
 {
-        char *wire;
+        char *wire = NULL;
 
         if (!headers || bench_sign(k, headers, body, &wire, ret_size) < 0)
                 die("cannot sign");
