@@ -529,10 +529,50 @@ static int iterate_stored(const char *key, const AssertionStoreEntry *where, voi
         return emit(it, e);
 }
 
+/* The value a "NAME=VALUE" filter fixes for name, or NULL. */
+static const char *filter_value(char *const *filters, const char *name)
+{
+        size_t l = strlen(name);
+
+        for (char *const *f = filters; f && *f; f++)
+                if (strneq(*f, name, l) && (*f)[l] == '=')
+                        return *f + l + 1;
+        return NULL;
+}
+
+/* Keys sort by type, then primary key: filters that fix the type's leading primary keys narrow the walk to
+ * the keys starting "TYPE,V1,...", so finding one grant by brand and email reads one assertion, not all. */
+static char *walk_prefix(const char *type, char *const *filters)
+{
+        const char *const *names = type ? assertion_type_primary_keys(type) : NULL;
+        const char *values[8] = {};
+        size_t n = 0;
+        char *key;
+
+        if (!type)
+                return strdup("");
+        if (!names)
+                return strprintf("%s,", type); /* a type snapd does not know: nothing is stored under it */
+        for (; names[n] && n + 1 < ELEMENTSOF(values); n++) {
+                values[n] = filter_value(filters, names[n]);
+                if (!values[n])
+                        break;
+        }
+        if (assertion_store_key_from_values(type, values, &key) < 0)
+                return NULL;
+        if (names[n]) {
+                /* Not every key is fixed: the next one follows a ','. */
+                char *more = strprintf("%s,", key);
+                free(key);
+                key = more;
+        }
+        return key;
+}
+
 int trust_db_foreach(TrustDb *db, const char *type, char *const *filters,
                      int (*f)(const Assertion *a, bool trusted, void *userdata), void *userdata)
 {
-        _cleanup_free_ char *prefix = type ? strprintf("%s,", type) : strdup("");
+        _cleanup_free_ char *prefix = walk_prefix(type, filters);
         Iteration it = { .db = db, .filters = filters, .f = f, .userdata = userdata };
         int r;
 

@@ -608,6 +608,49 @@ static void test_canonical_root_reimport_is_unchanged(void **state)
         root_cleanup(&root);
 }
 
+static int collect_name(const Assertion *a, bool trusted, void *userdata)
+{
+        char *names = userdata;
+        strcat(names, strempty(assertion_header_string(a, "name")));
+        strcat(names, trusted ? "(trusted);" : ";");
+        return 0;
+}
+
+static void expect_foreach(TrustDb *db, const char *type, char **filters, const char *expected)
+{
+        char names[512] = "";
+        assert_int_equal(trust_db_foreach(db, type, filters, collect_name, names), 0);
+        assert_string_equal(names, expected);
+}
+
+/* Filters on the leading primary keys narrow the walk to a key range; the result is what filtering every
+ * assertion of the type gives. */
+static void test_foreach_filters(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), fixture("appliance-1.model"), NULL };
+        _cleanup_trust_db_ TrustDb *db = NULL;
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", "email=alice@example.com", NULL },
+                       "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "email=alice@example.com", "brand-id=acme", NULL },
+                       "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", NULL }, "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "email=alice@example.com", NULL }, "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acm", NULL }, "");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", "email=alice@example.co", NULL }, "");
+        expect_foreach(db, "system-user", (char *[]){ "username=alice", NULL }, "Alice;");
+        expect_foreach(db, "system-user", NULL, "Alice;");
+        expect_foreach(db, "account", NULL, ";(trusted);"); /* acme, then testroot (trusted): key order */
+        expect_foreach(db, "no-such-type", NULL, "");
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
 /* --- snapd's batch rule on snapd's own vectors (issue 16, item 3) --- */
 
 static char *snapd_vector(const char *name)
@@ -824,6 +867,7 @@ int main(int argc, char **argv)
                 cmocka_unit_test(test_identical_copy_in_one_batch_is_unchanged),
                 cmocka_unit_test(test_forged_duplicate_after_the_real_one_is_skipped_unchecked),
                 cmocka_unit_test(test_batch_limit),
+                cmocka_unit_test(test_foreach_filters),
                 cmocka_unit_test(test_snapd_developer1_bundles_verify),
                 cmocka_unit_test(test_snapd_developer1_chain_through_store_key_verifies),
                 cmocka_unit_test(test_snapd_chain_without_store_key_is_refused),
