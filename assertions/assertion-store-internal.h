@@ -26,13 +26,16 @@ typedef struct PackName {
         char name[PACK_NAME_LENGTH + 1];
 } PackName;
 
+/* An open pack, mapped read-only: packs never change once renamed into place (and stay mapped when a merge
+ * deletes them), so opening one costs the same whatever it holds, and an assertion is decoded straight from
+ * the mapping. */
 typedef struct Pack {
         PackName name;
         AssertionPackHeader header;
-        int fd;
-        char *index; /* NUL-terminated copy of the index part */
+        const char *map; /* the whole file */
+        size_t map_size;
+        const char *index; /* within map */
         uint64_t stream_offset;
-        uint64_t file_size;
 } Pack;
 
 typedef struct LegacyEntry {
@@ -85,8 +88,8 @@ int store_list_dir(int dir_fd, PackName **ret, size_t *ret_n, char ***ret_tmp);
 int store_split_live(PackName *names, size_t n, size_t *ret_n_live);
 /* Moves the snapshot to a consistent listing of the directory (listing again after a racing merge). */
 int store_snapshot_load(AssertionStore *s, char **ret_error);
-/* The wire form of a pack entry, read from the file. */
-int store_pack_read_entry(const Pack *p, uint64_t offset, uint64_t size, char **ret);
+/* The wire form of a pack entry, in the mapping (-EBADMSG when it lies outside the pack). */
+int store_pack_entry(const Pack *p, uint64_t offset, uint64_t size, const char **ret);
 int store_cursor_init(const AssertionStore *s, size_t layer, const char *prefix, Cursor *c);
 /* Of the cursors, the one with the smallest key, the newest layer among equal keys; SIZE_MAX at the end. */
 size_t store_cursors_pick(const Cursor *c, size_t n);

@@ -15,6 +15,17 @@
 
 /* --- writing --- */
 
+static char *memdup(const char *p, size_t size)
+{
+        char *copy = malloc(size + 1);
+
+        if (copy) {
+                memcpy(copy, p, size);
+                copy[size] = '\0';
+        }
+        return copy;
+}
+
 static int write_all(int fd, const char *p, size_t size)
 {
         while (size > 0) {
@@ -232,10 +243,13 @@ static int merge_newest(AssertionStore *s, size_t k)
         }
         for (size_t best; (best = store_cursors_pick(c, k)) != SIZE_MAX;) {
                 char *key = strndup(c[best].key, c[best].key_size), *wire = NULL;
+                const char *entry;
 
                 if (!key)
                         return -ENOMEM;
-                r = store_pack_read_entry(&s->packs[c[best].layer], c[best].offset, c[best].size, &wire);
+                r = store_pack_entry(&s->packs[c[best].layer], c[best].offset, c[best].size, &entry);
+                if (r >= 0 && !(wire = memdup(entry, c[best].size)))
+                        r = -ENOMEM;
                 if (r < 0) {
                         free(key);
                         return r;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,31 +118,11 @@ void store_format_pack_name(uint64_t first, uint64_t last, PackName *ret)
         snprintf(ret->name, sizeof(ret->name), "%016" PRIx64 "-%016" PRIx64 ".pack", first, last);
 }
 
-static int pread_all(int fd, void *buf, size_t size, uint64_t offset)
-{
-        uint8_t *p = buf;
-
-        while (size > 0) {
-                ssize_t k = pread(fd, p, size, (off_t) offset);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EBADMSG; /* shorter than its header says */
-                p += k;
-                size -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
-}
-
 void store_pack_done(Pack *p)
 {
-        safe_close(p->fd);
-        free(p->index);
-        *p = (Pack){ .fd = -1 };
+        if (p->map)
+                (void) munmap((void *) p->map, p->map_size);
+        *p = (Pack){};
 }
 
 void store_packs_free(Pack *packs, size_t n)
@@ -151,15 +132,13 @@ void store_packs_free(Pack *packs, size_t n)
         free(packs);
 }
 
-/* Opens one pack and reads its header and index. -ENOENT when it vanished since the listing. */
+/* Opens and maps one pack, and checks its header. -ENOENT when it vanished since the listing. */
 int store_pack_open(int dir_fd, const PackName *name, Pack *ret)
 {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *index = NULL;
-        char head[ASSERTION_PACK_HEADER_MAX];
         AssertionPackHeader h;
         struct stat st;
-        size_t head_size;
+        void *map;
         int r;
 
         fd = openat(dir_fd, name->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -167,33 +146,26 @@ int store_pack_open(int dir_fd, const PackName *name, Pack *ret)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode))
+        if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t) st.st_size > SIZE_MAX)
                 return -EBADMSG;
-        head_size = (uint64_t) st.st_size < sizeof(head) ? (size_t) st.st_size : sizeof(head);
-        r = pread_all(fd, head, head_size, 0);
-        if (r < 0)
+        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED)
+                return -errno;
+        r = assertion_pack_header_parse(map, (size_t) st.st_size, &h);
+        if (r >= 0 && (h.first != name->first || h.last != name->last ||
+                       h.header_size + h.index_size > (uint64_t) st.st_size))
+                r = -EBADMSG;
+        if (r < 0) {
+                (void) munmap(map, (size_t) st.st_size);
                 return r;
-        r = assertion_pack_header_parse(head, head_size, &h);
-        if (r < 0)
-                return r;
-        if (h.first != name->first || h.last != name->last ||
-            h.header_size + h.index_size > (uint64_t) st.st_size)
-                return -EBADMSG;
-        index = malloc(h.index_size + 1);
-        if (!index)
-                return -ENOMEM;
-        r = pread_all(fd, index, h.index_size, h.header_size);
-        if (r < 0)
-                return r;
-        index[h.index_size] = '\0';
-
+        }
         *ret = (Pack){
                 .name = *name,
                 .header = h,
-                .fd = TAKE_FD(fd),
-                .index = TAKE_PTR(index),
+                .map = map,
+                .map_size = (size_t) st.st_size,
+                .index = (const char *) map + h.header_size,
                 .stream_offset = h.header_size + h.index_size,
-                .file_size = (uint64_t) st.st_size,
         };
         return 0;
 }
@@ -410,22 +382,13 @@ int assertion_store_find(AssertionStore *s, const char *key, AssertionStoreEntry
         return 0;
 }
 
-int store_pack_read_entry(const Pack *p, uint64_t offset, uint64_t size, char **ret)
+int store_pack_entry(const Pack *p, uint64_t offset, uint64_t size, const char **ret)
 {
-        _cleanup_free_ char *data = NULL;
-        int r;
+        uint64_t stream_size = p->map_size - p->stream_offset;
 
-        if (size == 0 || size > ENTRY_MAX || offset > p->file_size - p->stream_offset ||
-            size > p->file_size - p->stream_offset - offset)
+        if (size == 0 || size > ENTRY_MAX || offset > stream_size || size > stream_size - offset)
                 return -EBADMSG;
-        data = malloc(size + 1);
-        if (!data)
-                return -ENOMEM;
-        r = pread_all(p->fd, data, size, p->stream_offset + offset);
-        if (r < 0)
-                return r;
-        data[size] = '\0';
-        *ret = TAKE_PTR(data);
+        *ret = p->map + p->stream_offset + offset;
         return 0;
 }
 
@@ -433,7 +396,8 @@ int assertion_store_load(AssertionStore *s, const AssertionStoreEntry *e, const 
                          char **ret_error)
 {
         _cleanup_assertion_ Assertion *a = NULL;
-        _cleanup_free_ char *data = NULL, *actual = NULL;
+        _cleanup_free_ char *encoded = NULL, *actual = NULL;
+        const char *data = NULL;
         AssertionError err = {};
         char reason[300];
         size_t size;
@@ -441,11 +405,12 @@ int assertion_store_load(AssertionStore *s, const AssertionStoreEntry *e, const 
 
         if (e->layer > s->n_packs || (e->layer == s->n_packs && e->offset >= s->n_legacy))
                 return -EINVAL;
-        if (e->layer == s->n_packs)
-                r = assertion_encode(s->legacy[e->offset].assertion, &data, &size);
-        else {
+        if (e->layer == s->n_packs) {
+                r = assertion_encode(s->legacy[e->offset].assertion, &encoded, &size);
+                data = encoded;
+        } else {
                 size = e->size;
-                r = store_pack_read_entry(&s->packs[e->layer], e->offset, e->size, &data);
+                r = store_pack_entry(&s->packs[e->layer], e->offset, e->size, &data);
         }
         if (r >= 0)
                 r = assertion_decode(data, size, &a, &err);

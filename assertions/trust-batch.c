@@ -31,7 +31,8 @@ typedef struct Candidate {
         const Assertion *assertion;
         char *key; /* the store's key */
         CandidateState state;
-        bool replaces;           /* a lower revision is stored */
+        bool replaces;       /* a lower revision is stored */
+        bool same_as_stored; /* the stored one has this revision (other content): kept if this verifies */
         AccountKey *account_key; /* for account-keys */
         PublicKey *public_key;
         char *key_name; /* account-keys: trust_key_name() */
@@ -228,11 +229,9 @@ static void compare_with_stored(BatchCheck *b, Candidate *c)
                        "revision %" PRId64 " is older than the stored revision %" PRId64 " (replay refused)",
                        offered, stored);
         else if (offered == stored)
-                skip(b, c, NULL,
-                     "revision %" PRId64
-                     " is already stored with different content: the stored one is kept, "
-                     "as snapd keeps it",
-                     offered);
+                /* snapd's Database.Add checks it first (a forgery is an error), then keeps the stored one.
+                 */
+                c->same_as_stored = true;
         else
                 c->replaces = true;
 }
@@ -477,6 +476,14 @@ static TryResult try_candidate(BatchCheck *b, Candidate *c)
                 return TRY_DECIDED;
         }
 
+        if (c->same_as_stored) {
+                skip(b, c, NULL,
+                     "revision %" PRId64
+                     " is already stored with different content: the stored one is kept, "
+                     "as snapd keeps it",
+                     a->revision);
+                return TRY_DECIDED;
+        }
         accept_candidate(b, c);
         if (c->key_name && string_map_put(b->names, c->key_name, c, NULL) < 0)
                 refuse(b, c, -ENOMEM, "out of memory");

@@ -19,8 +19,9 @@
  * - two assertions with one type and primary key in a batch follow snapd's Batch.Add: the higher revision
  *   is kept, and of two with the same revision the first; the other one is skipped (not checked, not
  *   stored) and the batch goes on. An assertion with the revision of the stored one but other content is
- *   skipped too: the stored one stays (snapd's IsUnaccceptedUpdate). A lower revision than the stored one
- *   is refused as a replay (snapd silently keeps the stored one).
+ *   checked like any other and, when it verifies, skipped: the stored one stays (snapd's Database.Add:
+ *   Check, then IsUnaccceptedUpdate). A lower revision than the stored one is refused as a replay (snapd
+ *   silently keeps the stored one).
  *
  * Lookups never scan the store: an assertion is found by its type and primary key (a binary search in each
  * of the store's few packs, then kept in memory), an account-key by its key id (its primary key), and the

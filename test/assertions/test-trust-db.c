@@ -331,10 +331,16 @@ static void test_revisions_update_replay_and_conflict(void **state)
         char *r1[] = { fixture("alice-r1.system-user"), NULL };
         char *r0[] = { fixture("alice.system-user"), NULL };
         char *conflict[] = { fixture("alice-r1-conflict.system-user"), NULL };
+        char *forged[] = { fixture("alice-by-unknown-key.system-user"), NULL };
 
         setup_our_root(&root);
         _cleanup_trust_report_ TrustReport *a = import_files(&root, T_2026_11, base, true);
         assert_int_equal(a->n_refused, 0);
+        /* The stored revision (0) with other content is kept out only once it verifies: a forgery is refused
+         * (snapd's Database.Add checks first). */
+        _cleanup_trust_report_ TrustReport *f = import_files(&root, T_2026_11, forged, true);
+        assert_int_equal(f->n_refused, 1);
+        assert_int_equal(f->verdicts[0].error, -ENOKEY);
         _cleanup_trust_report_ TrustReport *b = import_files(&root, T_2026_11, r1, true);
         assert_int_equal(b->verdicts[0].kind, TRUST_VERDICT_UPDATED);
         _cleanup_trust_report_ TrustReport *c = import_files(&root, T_2026_11, r0, true);
@@ -353,6 +359,7 @@ static void test_revisions_update_replay_and_conflict(void **state)
         free_paths(r1);
         free_paths(r0);
         free_paths(conflict);
+        free_paths(forged);
         root_cleanup(&root);
 }
 
