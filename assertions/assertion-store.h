@@ -20,7 +20,7 @@
  *
  * Readers take no lock. They list the directory, keep the packs no wider pack covers, open them and check
  * that together they hold batches 1..L without a gap; a pack deleted between the listing and the open, or
- * a gap (both mean a merge ran meanwhile), makes them list again. The open descriptors are the snapshot:
+ * a gap (both mean a merge ran meanwhile), makes them list again. The mapped packs are the snapshot:
  * it stays one committed state, whole, as long as the reader keeps it.
  *
  * Leftovers of an interrupted writer (temporary files, covered packs not deleted yet) are invisible to
