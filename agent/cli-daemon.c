@@ -24,15 +24,29 @@ static int print_failure(const OperationError *err, int r)
 
 static int call_offline(const CliContext *ctx, const Operation *op, json_t *parameters, json_t **ret_reply)
 {
+        _cleanup_root_lock_ RootLock *lock = NULL;
         _cleanup_provisioner_ Provisioner *p = NULL;
         _cleanup_trust_db_ TrustDb *db = NULL;
         OperationContext oc = { .root = ctx->root };
         OperationError err = {};
         int r;
 
+        /* A writer works on a state loaded under the lock (no other writer can have moved it since), and
+         * finishes what an interrupted writer left before changing anything itself. */
+        if (op->writes) {
+                if (cli_root_lock(ctx, &lock) < 0)
+                        return EXIT_REFUSED;
+        }
         if (op->needs_provisioner) {
                 if (cli_provisioner_open(ctx, &p) < 0)
                         return EXIT_REFUSED;
+                if (lock) {
+                        _cleanup_free_ char *error = NULL;
+                        if (provision_recover(p, &error) < 0) {
+                                cli_error(ctx->root, "%s", strempty(error));
+                                return EXIT_REFUSED;
+                        }
+                }
                 oc.provisioner = p;
                 oc.db = p->db;
         } else {

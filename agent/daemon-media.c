@@ -114,14 +114,68 @@ static void job_done(MediaQueue *q)
                 (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
 }
 
+/* What a medium gave, waiting for its turn in the daemon's writer queue: the import changes state. */
+typedef struct MediaImport {
+        MediaQueue *queue;
+        char *data;
+        size_t size;
+} MediaImport;
+
+static void media_import_run(int error, void *userdata)
+{
+        MediaImport *m = userdata;
+
+        job_finish(m->queue, m->queue->current, error, m->data, m->size,
+                   error < 0 ? "cannot load the state to import into" : NULL);
+        job_done(m->queue);
+}
+
+static void media_import_free(void *userdata)
+{
+        MediaImport *m = userdata;
+
+        free(m->data);
+        free(m);
+}
+
+/* The read is over: a failure is answered at once, the assertions go to the writer queue. Takes data. */
+static void job_read(MediaQueue *q, int error, char *data, size_t size, const char *reason)
+{
+        MediaImport *m = NULL;
+        int r = error;
+
+        if (r >= 0) {
+                m = calloc(1, sizeof(MediaImport));
+                if (!m)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                free(data);
+                job_finish(q, q->current, r, NULL, 0, reason ? reason : strerror(-r));
+                job_done(q);
+                return;
+        }
+        *m = (MediaImport){ .queue = q, .data = data, .size = size };
+        r = daemon_write(q->daemon, media_import_run, media_import_free, m, false);
+        if (r < 0) {
+                _cleanup_free_ char *why =
+                        strprintf("%s: cannot queue the import: %s", q->current->path, strerror(-r));
+                job_finish(q, q->current, r, NULL, 0, why ? why : strerror(-r));
+                job_done(q);
+        }
+}
+
 static void on_read(MediaWorker *w, const char *devnode, int error, const char *data, size_t size,
                     const char *reason, void *userdata)
 {
         MediaQueue *q = userdata;
+        char *copy = NULL;
 
-        job_finish(q, q->current, error, data, size, reason);
+        /* The worker owns its buffer; the import runs later, so it gets a copy. */
+        if (error >= 0 && !(copy = memdup_suffix0(data, size)))
+                error = -ENOMEM;
+        job_read(q, error, copy, size, reason);
         q->worker = media_worker_free(w);
-        job_done(q);
 }
 
 static void job_start(MediaQueue *q, MediaJob *j)
@@ -140,8 +194,7 @@ static void job_start(MediaQueue *q, MediaJob *j)
                 reason = strprintf("%s: cannot start reading: %s", j->path, strerror(-r));
         } else
                 r = media_read_auto_import(j->path, &data, &size, &reason);
-        job_finish(q, j, r, data, size, reason ? reason : strerror(-r));
-        job_done(q);
+        job_read(q, r, TAKE_PTR(data), size, reason);
 }
 
 static int on_kick(sd_event_source *s, void *userdata)

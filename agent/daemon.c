@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "json-util.h"
 #include "macros.h"
+#include "root-lock.h"
 #include "string-util.h"
 #include "userdb.h"
 
@@ -31,8 +34,8 @@ void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf,
 
         daemon_clock_sync(d);
         (void) time_format_rfc3339(d->started / USEC_PER_SEC * USEC_PER_SEC, since);
-        snprintf(state_buf, state_size, "running (pid %d, since %s, %zu media queued)", (int) getpid(),
-                 since, media_queue_length(d->media));
+        snprintf(state_buf, state_size, "running (pid %d, since %s, %zu media queued, %zu changes queued)",
+                 (int) getpid(), since, media_queue_length(d->media), writer_queue_length(d->writers));
         *ret = (OperationContext){
                 .provisioner = d->provisioner,
                 .db = d->provisioner->db,
@@ -71,16 +74,25 @@ void daemon_users_changed(Daemon *d)
         expiry_rearm(d);
 }
 
-void daemon_expire(Daemon *d, const char *why)
+int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce)
+{
+        int r = writer_queue_push(d->writers, run, free_func, userdata, coalesce);
+
+        if (r < 0 && free_func)
+                free_func(userdata);
+        return r;
+}
+
+/* Removes the users whose grants ran out (deactivating their homes first), logs each, re-arms the timer. */
+static void expire_now(Daemon *d)
 {
         _cleanup_provision_report_ ProvisionReport *report = NULL;
         int r;
 
-        daemon_clock_sync(d);
         daemon_homes_deactivate_expired(d);
         r = provision_expire(d->provisioner, &report);
         if (r < 0)
-                daemon_log(&d->log, LOG_ERR, "expiry (%s) failed: %s", why, strerror(-r));
+                daemon_log(&d->log, LOG_ERR, "expiry failed: %s", strerror(-r));
         else {
                 _cleanup_json_ json_t *users = operation_provision_report_json(report);
                 daemon_log_users(&d->log, d->provisioner->db, users, NULL);
@@ -88,14 +100,140 @@ void daemon_expire(Daemon *d, const char *why)
         expiry_rearm(d);
 }
 
-static void on_expiry(ExpiryTimer *t, bool clock_changed, void *userdata)
+/* A writer job: the expiry sweep, then the homes of the users left are made usable (at start, when the
+ * timer fires, when the clock jumps). */
+static void job_expire(int error, void *userdata)
 {
         Daemon *d = userdata;
 
+        if (error < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot check grants for expiry: %s", strerror(-error));
+                /* Try again at the next deadline rather than never. */
+                expiry_rearm(d);
+                return;
+        }
+        expire_now(d);
+        daemon_homes_activate(d);
+}
+
+/* A writer job after another process changed the root: its users may have come or gone. The writer
+ * queue's begin hook has reloaded the state already. */
+static void job_refresh(int error, void *userdata)
+{
+        Daemon *d = userdata;
+
+        if (error < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot load what another process changed: %s",
+                           strerror(-error));
+                return;
+        }
+        daemon_users_changed(d);
+}
+
+static void on_expiry(ExpiryTimer *t, bool clock_changed, void *userdata)
+{
+        Daemon *d = userdata;
+        int r;
+
         if (clock_changed)
                 daemon_log(&d->log, LOG_INFO, "the wall clock jumped; checking grants against the new time");
-        /* The timer is disarmed now; daemon_expire() arms it again at the next deadline. */
-        daemon_expire(d, clock_changed ? "clock change" : "timer");
+        /* The timer is disarmed now; the job arms it again at the next deadline. */
+        r = daemon_write(d, job_expire, NULL, d, true);
+        if (r < 0)
+                daemon_log(&d->log, LOG_ERR, "cannot queue the expiry sweep: %s", strerror(-r));
+}
+
+static int on_generation_changed(sd_event_source *s, const struct inotify_event *event, void *userdata)
+{
+        Daemon *d = userdata;
+        uint64_t generation;
+        int r;
+
+        r = root_generation_read(d->options.root, &generation);
+        if (r < 0 || generation == d->generation)
+                return 0;
+        r = daemon_write(d, job_refresh, NULL, d, true);
+        if (r < 0)
+                daemon_log(&d->log, LOG_ERR, "cannot queue a refresh: %s", strerror(-r));
+        return 0;
+}
+
+/* Writer queue hooks: each job works on the state as it is on disk now, and starts from a whole state. */
+static int writer_begin(RootLock *lock, void *userdata)
+{
+        Daemon *d = userdata;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        daemon_clock_sync(d);
+        if (lock->generation != d->generation) {
+                r = provisioner_reload(d->provisioner, &error);
+                if (r < 0) {
+                        daemon_log(&d->log, LOG_ERR, "cannot reload the state another process changed: %s",
+                                   error ? error : strerror(-r));
+                        return r;
+                }
+                daemon_log(&d->log, LOG_DEBUG, "reloaded the state (generation %" PRIu64 ")",
+                           lock->generation);
+        }
+        r = provision_recover(d->provisioner, &error);
+        if (r < 0)
+                daemon_log(&d->log, LOG_ERR, "%s", error ? error : strerror(-r));
+        return r;
+}
+
+static void writer_end(uint64_t generation, void *userdata)
+{
+        Daemon *d = userdata;
+
+        d->generation = generation;
+}
+
+static void writer_waiting(const char *lock_path, const char *holder, void *userdata)
+{
+        Daemon *d = userdata;
+
+        daemon_log(&d->log, LOG_INFO, "waiting for %s, held by %s", lock_path,
+                   holder[0] ? holder : "another process");
+}
+
+static const WriterQueueHooks writer_hooks = {
+        .begin = writer_begin,
+        .end = writer_end,
+        .waiting = writer_waiting,
+};
+
+/* Loads the state under the root's lock, finishing what an interrupted writer left. The daemon waits here
+ * for a corehomectl that holds the lock: it serves nothing yet. */
+static int open_state(Daemon *d, char **ret_error)
+{
+        _cleanup_root_lock_ RootLock *lock = NULL;
+        int r;
+
+        r = root_lock_acquire(d->options.root, true, writer_waiting, d, &lock);
+        if (r < 0) {
+                *ret_error = strprintf("cannot take the lock of the state directory: %s", strerror(-r));
+                return r;
+        }
+        r = provisioner_open(d->options.root, d->started, HOME_ALLOW_MOUNT, &d->provisioner, ret_error);
+        if (r >= 0)
+                r = provision_recover(d->provisioner, ret_error);
+        if (r < 0)
+                return r;
+        root_lock_mark_changed(lock);
+        root_lock_release(TAKE_PTR(lock), &d->generation);
+        return 0;
+}
+
+static int watch_generation(Daemon *d)
+{
+        _cleanup_free_ char *path = NULL;
+        int r = path_join_root(d->options.root, ROOT_GENERATION_PATH, &path);
+
+        if (r < 0)
+                return r;
+        return sd_event_add_inotify(d->event, &d->generation_watch, path, IN_CLOSE_WRITE,
+                                    on_generation_changed, d);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -225,7 +363,7 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
         if (r < 0)
                 return r;
 
-        r = provisioner_open(options->root, d->started, HOME_ALLOW_MOUNT, &d->provisioner, ret_error);
+        r = open_state(d, ret_error);
         if (r < 0)
                 return r;
         if (!d->provisioner->device)
@@ -242,9 +380,19 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                 return r;
         }
 
-        /* Grants that ran out while we were not running go first, then the rest are made usable. */
-        daemon_expire(d, "start");
-        daemon_homes_activate(d);
+        r = writer_queue_new(d->event, options->root, &writer_hooks, d, &d->writers);
+        if (r < 0)
+                return r;
+        r = watch_generation(d);
+        if (r < 0) {
+                *ret_error = strprintf("cannot watch the state directory: %s", strerror(-r));
+                return r;
+        }
+        /* Grants that ran out while we were not running go first, then the rest are made usable: the first
+         * job, once the sockets are serving (lookups check each grant's end themselves meanwhile). */
+        r = daemon_write(d, job_expire, NULL, d, true);
+        if (r < 0)
+                return r;
 
         r = serve(d, ret_error);
         if (r < 0)
@@ -268,7 +416,11 @@ Daemon *daemon_free(Daemon *d)
 {
         if (!d)
                 return NULL;
+        /* Jobs that never ran answer their callers from their free functions; the media queue answers its
+         * own afterwards. */
+        d->writers = writer_queue_free(d->writers);
         d->media = media_queue_free(d->media);
+        d->generation_watch = sd_event_source_disable_unref(d->generation_watch);
         daemon_fleet_stop(d);
         udev_monitor_free(d->udev);
         varlink_server_free(d->manager);

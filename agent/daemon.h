@@ -14,6 +14,7 @@
 #include "provision.h"
 #include "udev-monitor.h"
 #include "varlink.h"
+#include "writer-queue.h"
 
 #define DAEMON_USERDB_SOCKET_DEFAULT "/run/systemd/userdb/io.corehomed"
 
@@ -36,14 +37,17 @@ typedef struct Daemon {
         UdevMonitor *udev;
         MediaQueue *media;
         ExpiryTimer *expiry;
-        sd_event_source *fleet_timer; /* NULL unless fleet.url is configured */
-        char *userdb_service;         /* the userdb service name: the socket's file name */
+        WriterQueue *writers;              /* every change, one at a time, under the root's lock */
+        uint64_t generation;               /* the root's generation our in-memory state was loaded at */
+        sd_event_source *generation_watch; /* another process wrote below the root: refresh */
+        sd_event_source *fleet_timer;      /* NULL unless fleet.url is configured */
+        char *userdb_service;              /* the userdb service name: the socket's file name */
         usec_t started;
 } Daemon;
 
-/* Opens the state (recovering interrupted operations), sweeps expired users, activates the homes of the
- * valid ones, arms the expiry timer, and starts serving: sockets passed by systemd ("userdb", "manager")
- * or bound at the configured paths, the udev monitor. */
+/* Opens the state under the root's lock (recovering interrupted operations) and starts serving: sockets
+ * passed by systemd ("userdb", "manager") or bound at the configured paths, the udev monitor. The first
+ * writer job then sweeps expired users, activates the homes of the valid ones and arms the expiry timer. */
 int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error);
 Daemon *daemon_free(Daemon *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
@@ -58,11 +62,13 @@ void daemon_clock_sync(Daemon *d);
 /* An operation for the Manager or the media queue, at the current time, with the daemon's state. */
 void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf, size_t state_size);
 
-/* After users may have changed: activates the homes of valid users and re-arms the expiry timer. */
+/* After users may have changed (in a writer job): activates the homes of valid users and re-arms the expiry
+ * timer. */
 void daemon_users_changed(Daemon *d);
 
-/* Removes the users whose grants ran out (deactivating their homes first), logs each, re-arms the timer. */
-void daemon_expire(Daemon *d, const char *why);
+/* Queues a writer job (writer-queue.h) on the daemon's queue; on failure to queue, free_func runs at once
+ * and the error is returned. */
+int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce);
 
 /* Home activation at run time (daemon-homes.c). */
 void daemon_homes_activate(Daemon *d);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* io.corehomed.Manager: the operations behind the CLI verbs (operations.h) for root on this machine. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
@@ -32,15 +34,93 @@ static void log_result(Daemon *d, const Operation *op, json_t *parameters, json_
         }
 }
 
+/* Runs op now and answers c. */
+static int run_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t *parameters)
+{
+        _cleanup_json_ json_t *reply = NULL;
+        OperationContext oc;
+        OperationError err = {};
+        char state[256];
+        int r;
+
+        daemon_operation_context(d, &oc, state, sizeof(state));
+        if (streq(op->name, "Remove")) {
+                const char *user = json_string_value(json_object_get(parameters, "userName"));
+                if (user)
+                        (void) daemon_home_deactivate(d, user);
+        } else if (streq(op->name, "Expire"))
+                daemon_homes_deactivate_expired(d);
+
+        r = op->function(&oc, parameters, &reply, &err);
+        if (r < 0)
+                return reply_error(c, &err, r);
+        log_result(d, op, parameters, reply);
+        if (op->changes_users)
+                daemon_users_changed(d);
+        return varlink_call_reply(c, reply);
+}
+
+/* A call that changes state waits for its turn in the writer queue. */
+typedef struct ManagerJob {
+        Daemon *daemon;
+        VarlinkCall *call; /* NULL once answered */
+        const Operation *op;
+        json_t *parameters;
+        int error; /* why the job did not run, for the answer its free function gives */
+} ManagerJob;
+
+static void manager_job_run(int error, void *userdata)
+{
+        ManagerJob *j = userdata;
+        OperationError err = {};
+
+        if (error < 0) {
+                snprintf(err.message, sizeof(err.message), "cannot load the state to change it: %s",
+                         strerror(-error));
+                (void) reply_error(TAKE_PTR(j->call), &err, error);
+                return;
+        }
+        (void) run_operation(j->daemon, TAKE_PTR(j->call), j->op, j->parameters);
+}
+
+static void manager_job_free(void *userdata)
+{
+        ManagerJob *j = userdata;
+
+        if (j->call) {
+                OperationError err = {};
+                snprintf(err.message, sizeof(err.message), "corehomed could not run the call: %s",
+                         j->error == -ESHUTDOWN ? "it is stopping" : strerror(-j->error));
+                (void) reply_error(j->call, &err, j->error);
+        }
+        json_decref(j->parameters);
+        free(j);
+}
+
+static int queue_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t *parameters)
+{
+        ManagerJob *j = calloc(1, sizeof(ManagerJob));
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        *j = (ManagerJob){
+                .daemon = d, .call = c, .op = op, .parameters = json_incref(parameters), .error = -ESHUTDOWN
+        };
+        r = writer_queue_push(d->writers, manager_job_run, manager_job_free, j, false);
+        if (r < 0) {
+                j->error = r;
+                manager_job_free(j);
+        }
+        return 0; /* answered by the job, or by its free function */
+}
+
 static int manager_call(VarlinkCall *c, json_t *parameters, void *userdata)
 {
         Daemon *d = userdata;
         const char *method = varlink_call_method(c);
         const Operation *op = operation_find(method + strlen(MANAGER_INTERFACE "."));
-        _cleanup_json_ json_t *reply = NULL;
-        OperationContext oc;
         OperationError err = {};
-        char state[256];
         uid_t uid = (uid_t) -1;
         int r;
 
@@ -64,21 +144,9 @@ static int manager_call(VarlinkCall *c, json_t *parameters, void *userdata)
                 return 0; /* answered when the medium has been read and imported */
         }
 
-        daemon_operation_context(d, &oc, state, sizeof(state));
-        if (streq(op->name, "Remove")) {
-                const char *user = json_string_value(json_object_get(parameters, "userName"));
-                if (user)
-                        (void) daemon_home_deactivate(d, user);
-        } else if (streq(op->name, "Expire"))
-                daemon_homes_deactivate_expired(d);
-
-        r = op->function(&oc, parameters, &reply, &err);
-        if (r < 0)
-                return reply_error(c, &err, r);
-        log_result(d, op, parameters, reply);
-        if (op->changes_users)
-                daemon_users_changed(d);
-        return varlink_call_reply(c, reply);
+        if (op->writes)
+                return queue_operation(d, c, op, parameters);
+        return run_operation(d, c, op, parameters);
 }
 
 /* PollFleet: poll the fleet server now instead of at the next interval (corehomectl import --fleet). */

@@ -542,16 +542,18 @@ int operation_known(OperationContext *c, json_t *parameters, json_t **ret, Opera
 }
 
 static const Operation operations[] = {
-        { "Import", operation_import, false, false },
-        { "Verify", operation_verify, false, false },
-        { "Known", operation_known, false, false },
-        { "ImportMedia", operation_import_media, true, true },
-        { "CreateUsers", operation_create_users, true, true },
-        { "Expire", operation_expire, true, true },
-        { "List", operation_list, true, false },
-        { "Inspect", operation_inspect, true, false },
-        { "Remove", operation_remove, true, true },
-        { "Status", operation_status, true, false },
+        { "Import", operation_import, .writes = true },
+        { "Verify", operation_verify },
+        { "Known", operation_known },
+        { "ImportMedia", operation_import_media, .needs_provisioner = true, .writes = true,
+          .changes_users = true },
+        { "CreateUsers", operation_create_users, .needs_provisioner = true, .writes = true,
+          .changes_users = true },
+        { "Expire", operation_expire, .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "List", operation_list, .needs_provisioner = true },
+        { "Inspect", operation_inspect, .needs_provisioner = true },
+        { "Remove", operation_remove, .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "Status", operation_status, .needs_provisioner = true },
 };
 
 const Operation *operation_find(const char *name)

@@ -44,7 +44,9 @@ typedef struct Operation {
         const char *name; /* the Manager method: io.corehomed.Manager.<name> */
         OperationFunction function;
         bool needs_provisioner; /* else the trust database is enough */
-        bool changes_users;     /* may create, update or remove users: homes and expiry need a look after */
+        bool writes; /* changes the state below the root: runs with the root's lock held (root-lock.h),
+                        on a state loaded under it, after recovery */
+        bool changes_users; /* may create, update or remove users: homes and expiry need a look after */
 } Operation;
 
 /* The operation called name ("Import", "List", ...), or NULL. */

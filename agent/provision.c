@@ -130,8 +130,7 @@ static int sweep_temporary_homes(Provisioner *p)
         return r < 0 ? r : 0;
 }
 
-/* Finishes or undoes every journaled operation, so the next step starts from a whole state. */
-static int provision_recover(Provisioner *p, char **ret_error)
+int provision_recover(Provisioner *p, char **ret_error)
 {
         Intent *intents = NULL;
         size_t n = 0;
@@ -171,6 +170,16 @@ static int provision_recover(Provisioner *p, char **ret_error)
         return r;
 }
 
+/* The device's identity comes from the configuration and the stored model/serial assertions. A device
+ * without one can still list, inspect, remove and expire users. */
+static void provisioner_load_device(Provisioner *p)
+{
+        int r = device_identity_load(p->config, p->db, &p->device, &p->device_error);
+
+        if (r < 0 && !p->device_error)
+                p->device_error = strdup(strerror(-r));
+}
+
 int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisioner **ret, char **ret_error)
 {
         _cleanup_provisioner_ Provisioner *p = calloc(1, sizeof(Provisioner));
@@ -199,15 +208,24 @@ int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisio
         }
         p->home->now = now;
 
-        /* A device without an identity can still list, inspect, remove and expire users. */
-        r = device_identity_load(p->config, p->db, &p->device, &p->device_error);
-        if (r < 0 && !p->device_error)
-                p->device_error = strdup(strerror(-r));
+        provisioner_load_device(p);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
 
-        r = provision_recover(p, ret_error);
+int provisioner_reload(Provisioner *p, char **ret_error)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        int r;
+
+        r = trust_db_open(p->root, p->now, &db, ret_error);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(p);
+        trust_db_free(p->db);
+        p->db = TAKE_PTR(db);
+        p->device = device_identity_free(p->device);
+        p->device_error = mfree(p->device_error);
+        provisioner_load_device(p);
         return 0;
 }
 
@@ -252,13 +270,21 @@ static usec_t next_last_change(json_t *old, usec_t now)
         return now;
 }
 
+/* The journal's own failures (a full disk) name the journal, never what an earlier step left in err. */
+static int journal_error(RecordError *err, int r, const char *what)
+{
+        *err = (RecordError){};
+        snprintf(err->message, sizeof(err->message), "cannot %s the intent journal: %s", what, strerror(-r));
+        return r;
+}
+
 static int create_user(Provisioner *p, json_t *record, const char *user_name, RecordError *err)
 {
         int r;
 
         r = intent_begin(p->root, INTENT_CREATE, user_name, NULL);
         if (r < 0)
-                return r;
+                return journal_error(err, r, "write");
         crash_point("provision-create:journaled");
         r = home_create(p->home, record, NULL, err);
         if (r < 0) {
@@ -266,7 +292,8 @@ static int create_user(Provisioner *p, json_t *record, const char *user_name, Re
                 return r;
         }
         crash_point("provision-create:created");
-        return intent_end(p->root, user_name);
+        r = intent_end(p->root, user_name);
+        return r < 0 ? journal_error(err, r, "close the entry in") : r;
 }
 
 static int update_user(Provisioner *p, json_t *record, const char *user_name, RecordError *err)
@@ -275,7 +302,7 @@ static int update_user(Provisioner *p, json_t *record, const char *user_name, Re
 
         r = intent_begin(p->root, INTENT_UPDATE, user_name, record);
         if (r < 0)
-                return r;
+                return journal_error(err, r, "write");
         crash_point("provision-update:journaled");
         r = home_update(p->home, record, NULL, err);
         if (r < 0) {
@@ -283,7 +310,8 @@ static int update_user(Provisioner *p, json_t *record, const char *user_name, Re
                 return r;
         }
         crash_point("provision-update:updated");
-        return intent_end(p->root, user_name);
+        r = intent_end(p->root, user_name);
+        return r < 0 ? journal_error(err, r, "close the entry in") : r;
 }
 
 static int remove_user(Provisioner *p, const char *user_name, RecordError *err)
@@ -293,17 +321,19 @@ static int remove_user(Provisioner *p, const char *user_name, RecordError *err)
 
         r = intent_begin(p->root, INTENT_REMOVE, user_name, NULL);
         if (r < 0)
-                return r;
+                return journal_error(err, r, "write");
         crash_point("provision-remove:journaled");
         /* Lock first, so the user's session cannot write while its home goes away. */
         if ((p->home->flags & HOME_ALLOW_MOUNT) && home_state(p->home, user_name, &state) >= 0 &&
             state == HOME_STATE_ACTIVE)
                 (void) home_lock(p->home, user_name, err);
+        *err = (RecordError){}; /* a failed lock is not the removal's failure */
         r = home_remove(p->home, user_name, err);
         if (r < 0)
-                return r; /* the intent stays: the next start finishes the removal */
+                return r; /* the intent stays: the next writer finishes the removal */
         crash_point("provision-remove:removed");
-        return intent_end(p->root, user_name);
+        r = intent_end(p->root, user_name);
+        return r < 0 ? journal_error(err, r, "close the entry in") : r;
 }
 
 /* Applies one system-user assertion that the policy accepted. */
@@ -312,7 +342,7 @@ static void apply_grant(Provisioner *p, ProvisionReport *report, ProvisionResult
 {
         _cleanup_json_ json_t *record = NULL, *old = NULL;
         _cleanup_free_ char *error = NULL;
-        RecordError err = {};
+        RecordError lookup_err = {}, err = {};
         int r;
 
         r = grant_to_user_record(u, a, p->config, p->now, &record, &error);
@@ -321,7 +351,7 @@ static void apply_grant(Provisioner *p, ProvisionReport *report, ProvisionResult
                 return;
         }
 
-        r = home_load_record(p->home, u->username, &old, &err);
+        r = home_load_record(p->home, u->username, &old, &lookup_err);
         if (r == -ENOENT) {
                 for (const char *const *f = (const char *const[]){ "/etc/passwd", "/etc/group", NULL }; *f;
                      f++)
@@ -340,7 +370,7 @@ static void apply_grant(Provisioner *p, ProvisionReport *report, ProvisionResult
         }
         if (r < 0) {
                 result_set(report, e, PROVISION_REFUSED, r, "cannot read the existing record: %s",
-                           err.message[0] ? err.message : strerror(-r));
+                           lookup_err.message[0] ? lookup_err.message : strerror(-r));
                 return;
         }
 

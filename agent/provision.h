@@ -57,10 +57,21 @@ ProvisionReport *provision_report_free(ProvisionReport *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProvisionReport *, provision_report_free)
 #define _cleanup_provision_report_ _cleanup_(provision_report_freep)
 
-/* Loads configuration, trust database, engine and device identity for root at now, then recovers from
- * any interrupted operation. home_flags: HOME_ALLOW_MOUNT at run time, 0 offline. */
+/* Loads configuration, trust database, engine and device identity for root at now. Changes nothing on disk
+ * and repairs nothing: a reader may open a provisioner at any time; a writer opens it (or reloads it) while
+ * it holds the root's lock (root-lock.h) and then runs provision_recover() before changing anything.
+ * home_flags: HOME_ALLOW_MOUNT at run time, 0 offline. */
 int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisioner **ret, char **ret_error);
 Provisioner *provisioner_free(Provisioner *p);
+
+/* Loads the trust database and the device identity again (another process changed the root: its
+ * generation moved). On failure p keeps what it had. */
+int provisioner_reload(Provisioner *p, char **ret_error);
+
+/* Finishes or undoes every operation an interrupted writer left in the intent journal, and deletes the
+ * engine's temporary homes, so the next change starts from a whole state. Only with the root's lock held:
+ * the intents of a live writer are not ours to undo. */
+int provision_recover(Provisioner *p, char **ret_error);
 
 /* Moves the clock of the provisioner, its trust database and its engine (the daemon, per operation). */
 void provisioner_set_now(Provisioner *p, usec_t now);
