@@ -104,13 +104,21 @@ static int tls_paths_resolve(const char *root, const ConfigFleet *f, TlsPaths *t
 static int poll_offline(const CliContext *ctx, FleetClient *client)
 {
         _cleanup_(tls_paths_done) TlsPaths tls = {};
+        _cleanup_root_lock_ RootLock *lock = NULL;
         _cleanup_provisioner_ Provisioner *p = NULL;
         _cleanup_json_ json_t *reply = NULL;
         _cleanup_free_ char *error = NULL;
         int r;
 
-        if (cli_provisioner_open(ctx, &p) < 0)
+        /* A poll imports, creates users and writes the poll state: all of it under the lock (a one-off
+         * command; the transfer is bounded by the client's timeouts). */
+        if (cli_root_lock(ctx, &lock) < 0 || cli_provisioner_open(ctx, &p) < 0)
                 return EXIT_REFUSED;
+        r = provision_recover(p, &error);
+        if (r < 0) {
+                cli_error(ctx->root, "%s", error ? error : strerror(-r));
+                return EXIT_REFUSED;
+        }
         if (!p->config->fleet.enabled) {
                 cli_error(NULL, "no fleet configured (fleet.url in %s)",
                           p->config_path ? p->config_path : CONFIG_PATH);
@@ -167,12 +175,25 @@ static int import_offline(const CliContext *ctx, FleetClient *client, const char
         _cleanup_trust_db_ TrustDb *db = NULL;
         _cleanup_(fleet_batch_done) FleetBatch b = {};
         _cleanup_trust_report_ TrustReport *report = NULL;
+        _cleanup_root_lock_ RootLock *lock = NULL;
         _cleanup_json_ json_t *fetched = json_array(), *reply = NULL;
+        int r;
 
+        /* The network first, with the database only read (which prerequisites are missing); then the
+         * store, under the lock, on the database as it is at that moment. */
         if (!fetched || cli_trust_db_open(ctx, &db) < 0)
                 return EXIT_REFUSED;
-        if (fetch_bundle(client, db, url, true, &b, fetched, &report) < 0)
+        if (fetch_bundle(client, db, url, false, &b, fetched, &report) < 0)
                 return EXIT_REFUSED;
+        db = trust_db_free(db);
+        report = trust_report_free(report);
+        if (cli_root_lock(ctx, &lock) < 0 || cli_trust_db_open(ctx, &db) < 0)
+                return EXIT_REFUSED;
+        r = trust_db_import(db, &b.list, &report);
+        if (r < 0) {
+                cli_error(url, "cannot store the assertions: %s", strerror(-r));
+                return EXIT_REFUSED;
+        }
         reply = fleet_report_json(&b, report);
         if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
                 return EXIT_REFUSED;
