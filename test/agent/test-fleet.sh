@@ -33,10 +33,10 @@ ok() {
         passed=$((passed + 1))
 }
 
-# FLEET_BODY_MAX in agent/fleet.h, so the N / N+1 cases follow the constant.
+# FLEET_BODY_MAX in agent/fleet/fleet.h, so the N / N+1 cases follow the constant.
 body_max=$(($(sed -n 's/^#define FLEET_BODY_MAX *(\([0-9]*\) \* \([0-9]*\) \* \([0-9]*\)).*/\1*\2*\3/p' \
-        "$SOURCE_DIR/agent/fleet.h")))
-[ "$body_max" -gt 0 ] || fail "cannot read FLEET_BODY_MAX from agent/fleet.h"
+        "$SOURCE_DIR/agent/fleet/fleet.h")))
+[ "$body_max" -gt 0 ] || fail "cannot read FLEET_BODY_MAX from agent/fleet/fleet.h"
 
 # --- certificates: a CA, a server certificate for 127.0.0.1/localhost, and an unrelated CA ---
 pki="$scratch/pki"
