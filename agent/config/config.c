@@ -14,8 +14,11 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "assertion-fields.h"
 #include "device-serial.h"
 #include "file-util.h"
+#include "model.h"
+#include "string-util.h"
 
 /* The messages below spell the limits out. */
 _Static_assert(CONFIG_FILE_SIZE_MAX == 65536, "update the messages that name CONFIG_FILE_SIZE_MAX");
@@ -39,36 +42,39 @@ static void event_clear(yaml_event_t *e)
 }
 #define _cleanup_event_ _cleanup_(event_clear)
 
-static int error_set(ConfigError *err, const char *name, unsigned line, const char *key, int r,
-                     const char *format, ...) _printf_(6, 7);
+static int config_fail(ConfigError *err, const char *name, unsigned line, const char *key, int r,
+                       const char *format, ...) _printf_(6, 7);
 
-static int error_set(ConfigError *err, const char *name, unsigned line, const char *key, int r,
-                     const char *format, ...)
+static int config_fail(ConfigError *err, const char *name, unsigned line, const char *key, int r,
+                       const char *format, ...)
 {
-        char reason[256], where[160];
+        _cleanup_free_ char *reason = NULL, *where = NULL;
         va_list ap;
 
         if (!err)
                 return r;
         va_start(ap, format);
-        (void) vsnprintf(reason, sizeof(reason), format, ap);
+        if (vasprintf(&reason, format, ap) < 0)
+                reason = NULL;
         va_end(ap);
-
-        if (line > 0)
-                (void) snprintf(where, sizeof(where), "%s:%u", name, line);
-        else
-                (void) snprintf(where, sizeof(where), "%s", name);
+        where = line > 0 ? strprintf("%s:%u", name, line) : strdup(name);
 
         err->line = line;
         (void) snprintf(err->key, sizeof(err->key), "%s", strempty(key));
+        free(err->message);
         if (key && *key)
-                (void) snprintf(err->message, sizeof(err->message), "%s: key '%s': %s", where, key, reason);
+                err->message = strprintf("%s: key '%s': %s", strempty(where), key, strempty(reason));
         else
-                (void) snprintf(err->message, sizeof(err->message), "%s: %s", where, reason);
+                err->message = strprintf("%s: %s", strempty(where), strempty(reason));
         return r;
 }
 
-#define parser_error(p, line, key, r, ...) error_set((p)->err, (p)->name, (line), (key), (r), __VA_ARGS__)
+void config_error_done(ConfigError *err)
+{
+        err->message = mfree(err->message);
+}
+
+#define parser_error(p, line, key, r, ...) config_fail((p)->err, (p)->name, (line), (key), (r), __VA_ARGS__)
 
 static unsigned mark_line(const yaml_mark_t *m)
 {
@@ -203,36 +209,6 @@ static bool char_in_range(char c, const char *lo_hi_pairs)
         return false;
 }
 
-/* snapd's account id: [a-z0-9A-Z]{32} or [-a-z0-9]{2,28} (asserts/account.go). */
-static bool brand_id_is_valid(const char *s)
-{
-        size_t n = strlen(s);
-        bool lower = true, alnum = true;
-
-        for (size_t i = 0; i < n; i++) {
-                if (!char_in_range(s[i], "az09--"))
-                        lower = false;
-                if (!char_in_range(s[i], "az09AZ"))
-                        alnum = false;
-        }
-        return (lower && n >= 2 && n <= 28) || (alnum && n == 32);
-}
-
-/* snapd's model name: ^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$ (asserts/model.go). */
-static bool model_is_valid(const char *s)
-{
-        if (!*s)
-                return false;
-        for (size_t i = 0; s[i]; i++) {
-                if (char_in_range(s[i], "azAZ09"))
-                        continue;
-                if (s[i] == '-' && i > 0 && s[i - 1] != '-' && s[i + 1] != '\0')
-                        continue;
-                return false;
-        }
-        return true;
-}
-
 /* A group name as useradd/systemd accept it portably: [a-z_][a-z0-9_-]*, at most 32 bytes. */
 static bool group_name_is_valid(const char *s)
 {
@@ -346,7 +322,7 @@ static int parse_brand_id(Parser *p, const yaml_event_t *v, const char *key, Con
 
         if (r < 0)
                 return r;
-        if (!brand_id_is_valid(s))
+        if (!account_id_is_valid(s))
                 return parser_error(p, event_line(v), key, -EBADMSG,
                                     "not a valid account id (2-28 of a-z, 0-9, '-', or 32 letters/digits)");
         return string_replace(&c->device.brand_id, s);
@@ -359,7 +335,7 @@ static int parse_model(Parser *p, const yaml_event_t *v, const char *key, Config
 
         if (r < 0)
                 return r;
-        if (!model_is_valid(s))
+        if (!model_name_is_valid(s))
                 return parser_error(p, event_line(v), key, -EBADMSG,
                                     "not a valid model name (letters, digits and single inner '-')");
         return string_replace(&c->device.model, s);
@@ -833,7 +809,7 @@ static int config_parse(const void *data, size_t size, const char *name, Config 
         int r;
 
         if (size > CONFIG_FILE_SIZE_MAX)
-                return error_set(err, name, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_fail(err, name, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
 
         r = config_new_default(&c);
         if (r < 0)
@@ -868,32 +844,29 @@ static int config_read_file(const char *path, char **ret_data, size_t *ret_size,
         struct stat st;
         int r;
 
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0) {
-                if (errno == ELOOP)
-                        return error_set(err, path, 0, NULL, -ELOOP, "is a symlink (refused)");
-                if (errno == ENOENT)
-                        return -ENOENT;
-                return error_set(err, path, 0, NULL, -errno, "cannot open: %s", strerror(errno));
-        }
-        if (fstat(fd, &st) < 0)
-                return error_set(err, path, 0, NULL, -errno, "cannot stat: %s", strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return error_set(err, path, 0, NULL, -EBADFD, "is not a regular file");
+        r = open_regular_file(AT_FDCWD, path, &fd, &st);
+        if (r == -ELOOP)
+                return config_fail(err, path, 0, NULL, -ELOOP, "is a symlink (refused)");
+        if (r == -ENOENT)
+                return -ENOENT;
+        if (r == -EBADFD)
+                return config_fail(err, path, 0, NULL, -EBADFD, "is not a regular file");
+        if (r < 0)
+                return config_fail(err, path, 0, NULL, r, "cannot open: %s", strerror(-r));
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return error_set(err, path, 0, NULL, -EPERM, "is owned by uid %u, not root",
-                                 (unsigned) st.st_uid);
+                return config_fail(err, path, 0, NULL, -EPERM, "is owned by uid %u, not root",
+                                   (unsigned) st.st_uid);
         if (st.st_mode & (S_IWGRP | S_IWOTH))
-                return error_set(err, path, 0, NULL, -EPERM,
-                                 "is writable by group or others (mode %04o); refusing it",
-                                 (unsigned) (st.st_mode & 07777));
+                return config_fail(err, path, 0, NULL, -EPERM,
+                                   "is writable by group or others (mode %04o); refusing it",
+                                   (unsigned) (st.st_mode & 07777));
         if ((uint64_t) st.st_size > CONFIG_FILE_SIZE_MAX)
-                return error_set(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_fail(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
         r = read_fd_bounded(fd, CONFIG_FILE_SIZE_MAX, ret_data, ret_size);
         if (r == -E2BIG)
-                return error_set(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_fail(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
         if (r < 0)
-                return error_set(err, path, 0, NULL, r, "cannot read: %s", strerror(-r));
+                return config_fail(err, path, 0, NULL, r, "cannot read: %s", strerror(-r));
         return 0;
 }
 
@@ -928,9 +901,9 @@ int config_load(const char *root, Config **ret, ConfigError *err)
 
                 r = device_serial_read_dmi(root, &c->device.serial, &reason);
                 if (r < 0)
-                        return error_set(err, path, serial_line, "device.serial-from", r,
-                                         "cannot use the DMI serial (%s): %s", DEVICE_SERIAL_DMI_PATH,
-                                         reason ? reason : strerror(-r));
+                        return config_fail(err, path, serial_line, "device.serial-from", r,
+                                           "cannot use the DMI serial (%s): %s", DEVICE_SERIAL_DMI_PATH,
+                                           reason ? reason : strerror(-r));
         }
 
         *ret = TAKE_PTR(c);

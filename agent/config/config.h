@@ -89,14 +89,16 @@ typedef struct Config {
         ConfigFleet fleet;
 } Config;
 
-/* Why loading failed. message is the complete sentence for a person:
- * "FILE:LINE: key 'device.model': reason" (or "FILE:LINE: reason" when no key is concerned, or
- * "FILE: reason" when no line is). */
+/* Why loading failed. message is the complete sentence for a person, allocated (free it with
+ * config_error_done()): "FILE:LINE: key 'device.model': reason" (or "FILE:LINE: reason" when no key is
+ * concerned, or "FILE: reason" when no line is). */
 typedef struct ConfigError {
         unsigned line; /* 1-based, 0 when not about a line */
         char key[64];  /* "device.model", "" when not about a key */
-        char message[512];
+        char *message; /* NULL until an error is set */
 } ConfigError;
+
+void config_error_done(ConfigError *err);
 
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free)

@@ -108,18 +108,14 @@ int device_serial_is_placeholder(const char *serial)
 static int read_attribute_bounded(const char *path, char *buf, size_t size, size_t *ret_len)
 {
         _cleanup_close_ int fd = -1;
-        struct stat st;
         size_t len = 0;
+        int r;
 
-        /* O_NOFOLLOW: a symlink planted in a prepared root must not redirect the read; O_NONBLOCK: a FIFO
-         * must not hang the agent. */
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        /* A symlink planted in a prepared root must not redirect the read; a FIFO must not hang the agent.
+         */
+        r = open_regular_file(AT_FDCWD, path, &fd, NULL);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 ssize_t k = read(fd, buf + len, size - len);

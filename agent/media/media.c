@@ -115,21 +115,6 @@ static int read_from_directory(const char *dir, char **ret_data, size_t *ret_siz
         return read_file_bounded(dir_fd, MEDIA_ASSERT_FILE, MEDIA_ASSERT_SIZE_MAX, ret_data, ret_size);
 }
 
-static int write_all(int fd, const void *data, size_t size)
-{
-        for (const char *p = data; size > 0;) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
 #define MEDIA_NODE_WAIT_TRIES 10
 #define MEDIA_NODE_WAIT_STEP  (50 * 1000) /* microseconds */
 

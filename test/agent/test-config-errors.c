@@ -189,7 +189,7 @@ static void test_each_refusal_names_file_line_key_and_reason(void **state)
                 const ErrorCase *t = &cases[i];
                 _cleanup_config_ Config *c = NULL;
                 char prefix[256];
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
                 int r;
 
                 r = config_load_from_buffer(t->yaml, strlen(t->yaml), "etc/corehomed.yaml", &c, &err);
@@ -230,7 +230,7 @@ static void test_alias_bomb_is_refused_at_first_alias(void **state)
                            "users:\n  admin-groups: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n";
         const char *bomb_in_schema = "users:\n  admin-groups: &a [sudo]\n";
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_int_equal(config_load_from_buffer(bomb, strlen(bomb), "f", &c, &err), -EBADMSG);
         assert_int_equal(config_load_from_buffer(bomb_in_schema, strlen(bomb_in_schema), "f", &c, &err),

@@ -111,7 +111,7 @@ static void check_cases(const KeyCase *table, size_t n)
         for (size_t i = 0; i < n; i++) {
                 _cleanup_config_ Config *c = NULL;
                 _cleanup_free_ char *got = NULL;
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
                 int r;
 
                 r = config_load_from_buffer(table[i].yaml, strlen(table[i].yaml), "test.yaml", &c, &err);
@@ -153,7 +153,7 @@ static void test_missing_file_loads_defaults(void **state)
 {
         _cleanup_free_ char *root = scratch_root_new();
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_int_equal(config_load(root, &c, &err), 0);
         assert_false(c->from_file);
@@ -167,7 +167,7 @@ static void test_file_under_root_is_loaded(void **state)
         _cleanup_free_ char *root = scratch_root_new();
         _cleanup_config_ Config *c = NULL;
         const char *yaml = "device:\n  brand-id: acme\n  model: appliance-1\n  serial: SN-0001\n";
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, yaml, strlen(yaml), 0644);
         assert_int_equal(config_load(root, &c, &err), 0);
@@ -183,7 +183,7 @@ static void test_documented_example_loads(void **state)
         _cleanup_free_ char *path = NULL, *data = NULL;
         _cleanup_config_ Config *c = NULL;
         const char *source = getenv("SOURCE_DIR");
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
         size_t size;
 
         if (!source) {
