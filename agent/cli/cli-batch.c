@@ -53,35 +53,3 @@ int cli_trust_db_open(const CliContext *ctx, TrustDb **ret)
                 cli_error(ctx->root, "cannot open the assertion database: %s", error ? error : strerror(-r));
         return r;
 }
-
-static const char *member(json_t *o, const char *key)
-{
-        return strempty(json_string_value(json_object_get(o, key)));
-}
-
-size_t cli_batch_print_report(const CliContext *ctx, json_t *report, bool verbose)
-{
-        json_t *assertions = json_object_get(report, "assertions"), *v;
-        size_t n_refused = operation_count_refused(assertions, "verdict", "refused"), i;
-
-        json_array_foreach (assertions, i, v) {
-                const char *verdict = member(v, "verdict");
-
-                /* Every refused assertion gets its own line, with its own reason. */
-                if (streq(verdict, "refused"))
-                        cli_error(member(v, "file"), "%s: %s", member(v, "assertion"), member(v, "reason"));
-                else if (verbose && !ctx->json)
-                        printf("%s: %s: %s%s\n", member(v, "file"), member(v, "assertion"), verdict,
-                               n_refused > 0 && !streq(verdict, "unchanged") ? " (not stored)" : "");
-        }
-        if (ctx->json && verbose) {
-                _cleanup_json_ json_t *summary =
-                        json_pack("{s:O, s:O}", "assertions", assertions, "committed",
-                                  json_object_get(report, "committed") ?: json_false());
-                if (summary) {
-                        json_dumpf(summary, stdout, JSON_INDENT(2));
-                        putchar('\n');
-                }
-        }
-        return n_refused;
-}

@@ -4,7 +4,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "provision.h"
+#include "provisioner.h"
 #include "root-lock.h"
 
 /* Takes the writer lock of ctx->root for a change, waiting for another writer (saying so on stderr, with
@@ -13,8 +13,3 @@ int cli_root_lock(const CliContext *ctx, RootLock **ret);
 
 /* Opens the provisioner for ctx->root (offline: nothing is mounted); reports failures. */
 int cli_provisioner_open(const CliContext *ctx, Provisioner **ret);
-
-/* One line per user of the report (a JSON array of {user, assertion, outcome[, reason]}) on stdout
- * ("alice: created"), refusals on stderr ("corehomectl: PREFIX: ASSERTION: reason"); with --json and
- * print_json, the report as one JSON document instead. Returns the exit status. */
-int cli_provision_print_report(const CliContext *ctx, const char *prefix, json_t *users, bool print_json);

@@ -12,11 +12,13 @@
 #include "cli-batch.h"
 #include "cli-daemon.h"
 #include "cli-provision.h"
+#include "cli-report.h"
 #include "file-util.h"
 #include "fleet-cli.h"
 #include "fleet.h"
 #include "json-util.h"
 #include "macros.h"
+#include "report-json.h"
 
 bool fleet_cli_is_fleet_import(int argc, char **argv)
 {
@@ -45,12 +47,12 @@ static void print_prerequisites(const CliContext *ctx, json_t *fetched)
 
 static int load_config(const CliContext *ctx, Config **ret)
 {
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
         int r;
 
         r = config_load(ctx->root, ret, &err);
         if (r < 0)
-                cli_error(NULL, "%s", err.message[0] ? err.message : strerror(-r));
+                cli_error(NULL, "%s", err.message ? err.message : strerror(-r));
         return r;
 }
 
@@ -58,20 +60,25 @@ static int load_config(const CliContext *ctx, Config **ret)
  * as JSON with --json). */
 static int finish(const CliContext *ctx, const char *what, json_t *reply)
 {
-        json_t *users = json_object_get(reply, "users");
-        int status = EXIT_OK;
+        _cleanup_provision_report_ ProvisionReport *report = NULL, *users = NULL;
+        int status = EXIT_OK, r;
 
-        if (ctx->json) {
-                json_dumpf(reply, stdout, JSON_INDENT(2));
-                putchar('\n');
-        }
+        if (ctx->json)
+                cli_print_json(reply);
         print_prerequisites(ctx, json_object_get(reply, "prerequisites"));
-        size_t n_refused = cli_batch_print_report(ctx, reply, !ctx->json);
+        r = provision_report_from_json(reply, PROVISION_REPORT_IMPORT, &report);
+        if (r >= 0 && json_object_get(reply, "users"))
+                r = provision_report_from_json(reply, PROVISION_REPORT_USERS, &users);
+        if (r < 0) {
+                cli_error(what, "malformed report: %s", strerror(-r));
+                return EXIT_REFUSED;
+        }
+        size_t n_refused = cli_print_assertions(ctx, report, !ctx->json);
         if (users)
-                status = cli_provision_print_report(ctx, what, users, false);
+                status = cli_print_users(ctx, what, users);
         if (n_refused > 0) {
                 cli_error(what, "%zu of %zu assertions refused; nothing was stored", n_refused,
-                          json_array_size(json_object_get(reply, "assertions")));
+                          report->n_assertions);
                 return EXIT_REFUSED;
         }
         return status;
@@ -120,8 +127,7 @@ static int poll_offline(const CliContext *ctx, FleetClient *client)
                 return EXIT_REFUSED;
         }
         if (!p->config->fleet.enabled) {
-                cli_error(NULL, "no fleet configured (fleet.url in %s)",
-                          p->config_path ? p->config_path : CONFIG_PATH);
+                cli_error(NULL, "no fleet configured (fleet.url in %s)", CONFIG_PATH);
                 return EXIT_REFUSED;
         }
         if (tls_paths_resolve(ctx->root, &p->config->fleet, &tls, client) < 0)
@@ -223,10 +229,12 @@ static int import_via_daemon(const CliContext *ctx, FleetClient *client, const c
         parameters = json_pack("{s:O}", "files", files);
         if (!parameters)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "Import", parameters, &reply);
+        _cleanup_(operation_result_done) OperationResult result = {};
+        status = cli_call(ctx, "Import", parameters, &result);
         if (status != EXIT_OK)
                 return status;
-        if (json_object_set(reply, "prerequisites", fetched) < 0)
+        reply = provision_report_to_json(result.report);
+        if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
                 return EXIT_REFUSED;
         return finish(ctx, "import", reply);
 }
@@ -276,7 +284,7 @@ int fleet_cli_import(const CliContext *ctx, int argc, char **argv)
                         return poll_offline(ctx, &client);
                 /* The daemon polls every fleet.interval; this asks it to poll now. */
                 _cleanup_json_ json_t *reply = NULL;
-                int r = cli_call(ctx, "PollFleet", NULL, &reply);
+                int r = cli_call_daemon("PollFleet", NULL, &reply);
                 return r != 0 ? r : finish(ctx, "fleet", reply);
         }
         const char *url = argv[optind];

@@ -4,7 +4,7 @@
 #include <getopt.h>
 
 #include "cli-daemon.h"
-#include "cli-provision.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "json-util.h"
 #include "macros.h"
@@ -15,7 +15,8 @@ int verb_create_user(const CliContext *ctx, int argc, char **argv)
                 { "known", no_argument, NULL, 'k' },
                 {},
         };
-        _cleanup_json_ json_t *parameters = NULL, *reply = NULL;
+        _cleanup_json_ json_t *parameters = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         bool known = false;
         int c, status;
 
@@ -40,8 +41,10 @@ int verb_create_user(const CliContext *ctx, int argc, char **argv)
         parameters = json_pack("{s:s?}", "email", email);
         if (!parameters)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "CreateUsers", parameters, &reply);
+        status = cli_call(ctx, "CreateUsers", parameters, &result);
         if (status != EXIT_OK)
                 return status;
-        return cli_provision_print_report(ctx, argv[0], json_object_get(reply, "users"), true);
+        if (ctx->json)
+                cli_print_report_json(result.report, "users");
+        return cli_print_users(ctx, argv[0], result.report);
 }

@@ -9,6 +9,7 @@
 #include "cli-batch.h"
 #include "cli-daemon.h"
 #include "cli-provision.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "json-util.h"
 #include "macros.h"
@@ -16,7 +17,8 @@
 
 int verb_import_media(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *parameters = NULL, *reply = NULL;
+        _cleanup_json_ json_t *parameters = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         _cleanup_free_ char *label = NULL, *absolute = NULL;
         int status = EXIT_OK;
 
@@ -39,29 +41,21 @@ int verb_import_media(const CliContext *ctx, int argc, char **argv)
         parameters = json_pack("{s:s}", "path", path);
         if (!parameters)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "ImportMedia", parameters, &reply);
+        status = cli_call(ctx, "ImportMedia", parameters, &result);
         if (status != EXIT_OK)
                 return status;
 
-        json_t *assertions = json_object_get(reply, "assertions");
-        size_t n_refused = cli_batch_print_report(ctx, reply, !ctx->json);
+        const ProvisionReport *report = result.report;
+        size_t n_refused = cli_print_assertions(ctx, report, !ctx->json);
         if (n_refused > 0) {
                 cli_error(label, "%zu of %zu assertions refused; nothing was imported", n_refused,
-                          json_array_size(assertions));
+                          report->n_assertions);
                 return EXIT_REFUSED;
         }
-        const char *note = json_string_value(json_object_get(reply, "note"));
-        if (note && !ctx->json)
-                printf("%s: %s\n", label, note);
-        json_t *users = json_object_get(reply, "users");
-        status = cli_provision_print_report(ctx, label, users, false);
-        if (ctx->json) {
-                _cleanup_json_ json_t *o = json_pack("{s:O, s:O, s:s?}", "assertions", assertions, "users",
-                                                     users, "note", note);
-                if (o) {
-                        json_dumpf(o, stdout, JSON_INDENT(2));
-                        putchar('\n');
-                }
-        }
+        if (report->note && !ctx->json)
+                printf("%s: %s\n", label, report->note);
+        status = cli_print_users(ctx, label, report);
+        if (ctx->json)
+                cli_print_report_json(report, NULL);
         return status;
 }

@@ -3,6 +3,7 @@
  * form one batch: it is stored only when every assertion in it is accepted. Creates no users. */
 #include "cli-batch.h"
 #include "cli-daemon.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "fleet-cli.h"
 #include "json-util.h"
@@ -10,7 +11,8 @@
 
 int verb_import(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *parameters = NULL, *reply = NULL;
+        _cleanup_json_ json_t *parameters = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         int status;
 
         /* https:// URLs and --fleet: fetched over the network (agent/fleet-cli.c, docs/fleet.md). */
@@ -22,14 +24,16 @@ int verb_import(const CliContext *ctx, int argc, char **argv)
         }
         if (cli_batch_parameters(argv + 1, (size_t) argc - 1, &parameters) < 0)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "Import", parameters, &reply);
+        status = cli_call(ctx, "Import", parameters, &result);
         if (status != EXIT_OK)
                 return status;
 
-        size_t n_refused = cli_batch_print_report(ctx, reply, true);
+        if (ctx->json)
+                cli_print_report_json(result.report, NULL);
+        size_t n_refused = cli_print_assertions(ctx, result.report, true);
         if (n_refused > 0) {
                 cli_error(argv[0], "%zu of %zu assertions refused; nothing was stored", n_refused,
-                          json_array_size(json_object_get(reply, "assertions")));
+                          result.report->n_assertions);
                 return EXIT_REFUSED;
         }
         return EXIT_OK;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli-daemon.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "grant-convert.h"
 #include "json-util.h"
@@ -11,7 +12,8 @@
 
 int verb_inspect(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *parameters = NULL, *reply = NULL;
+        _cleanup_json_ json_t *parameters = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         _cleanup_free_ char *pretty = NULL;
         int status;
 
@@ -22,9 +24,10 @@ int verb_inspect(const CliContext *ctx, int argc, char **argv)
         parameters = json_pack("{s:s}", "userName", argv[1]);
         if (!parameters)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "Inspect", parameters, &reply);
+        status = cli_call(ctx, "Inspect", parameters, &result);
         if (status != EXIT_OK)
                 return status;
+        json_t *reply = result.view;
 
         if (ctx->json) {
                 json_dumpf(reply, stdout, JSON_INDENT(2));

@@ -6,13 +6,15 @@
 
 #include "assertion.h"
 #include "cli-daemon.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "json-util.h"
 #include "macros.h"
 
 int verb_known(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *parameters = NULL, *reply = NULL, *filters = json_array();
+        _cleanup_json_ json_t *parameters = NULL, *filters = json_array();
+        _cleanup_(operation_result_done) OperationResult result = {};
         int status;
 
         if (argc < 2) {
@@ -34,7 +36,8 @@ int verb_known(const CliContext *ctx, int argc, char **argv)
         parameters = json_pack("{s:s, s:O}", "type", argv[1], "filters", filters);
         if (!parameters)
                 return EXIT_REFUSED;
-        status = cli_call(ctx, "Known", parameters, &reply);
+        status = cli_call(ctx, "Known", parameters, &result);
+        json_t *reply = result.view;
         if (status != EXIT_OK)
                 return status;
 

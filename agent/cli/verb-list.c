@@ -3,23 +3,24 @@
 #include <stdio.h>
 
 #include "cli-daemon.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "json-util.h"
 #include "macros.h"
 
 int verb_list(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *reply = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         int status;
 
         if (argc > 1) {
                 cli_error(argv[0], "takes no arguments");
                 return EXIT_USAGE;
         }
-        status = cli_call(ctx, "List", NULL, &reply);
+        status = cli_call(ctx, "List", NULL, &result);
         if (status != EXIT_OK)
                 return status;
-        json_t *array = json_object_get(reply, "users");
+        json_t *array = json_object_get(result.view, "users");
 
         if (ctx->json) {
                 json_dumpf(array, stdout, JSON_INDENT(2));

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli-daemon.h"
+#include "cli-report.h"
 #include "cli.h"
 #include "fleet.h"
 #include "json-util.h"
@@ -15,16 +16,17 @@ static const char *member(json_t *o, const char *key)
 
 int verb_status(const CliContext *ctx, int argc, char **argv)
 {
-        _cleanup_json_ json_t *o = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
         int status;
 
         if (argc > 1) {
                 cli_error(argv[0], "takes no arguments");
                 return EXIT_USAGE;
         }
-        status = cli_call(ctx, "Status", NULL, &o);
+        status = cli_call(ctx, "Status", NULL, &result);
         if (status != EXIT_OK)
                 return status;
+        json_t *o = result.view;
         /* The last fleet poll, from its state file (written by the daemon or by import --fleet). */
         _cleanup_(fleet_state_done) FleetState fleet = {};
         if (fleet_state_load(ctx->root, &fleet) >= 0)

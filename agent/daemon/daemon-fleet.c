@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "daemon.h"
+#include "daemon-fleet.h"
 #include "file-util.h"
 #include "fleet.h"
 #include "json-util.h"
@@ -25,17 +25,22 @@ static uint64_t random_u64(void)
         return v;
 }
 
-static int fleet_arm(Daemon *d, usec_t delay)
+struct FleetTimer {
+        Daemon *daemon;
+        sd_event_source *timer; /* NULL unless fleet.url is configured */
+};
+
+static int fleet_arm(FleetTimer *t, usec_t delay)
 {
         uint64_t now;
         int r;
 
-        r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        r = sd_event_now(t->daemon->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
-        r = sd_event_source_set_time(d->fleet_timer, now + delay);
+        r = sd_event_source_set_time(t->timer, now + delay);
         if (r >= 0)
-                r = sd_event_source_set_enabled(d->fleet_timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
         return r;
 }
 
@@ -63,8 +68,10 @@ static int fleet_tls_resolve(const char *root, const ConfigFleet *f, FleetTls *t
         return 0;
 }
 
-int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
+/* One poll, as a writer job: it imports, creates users and writes the poll state. */
+static int fleet_poll_now(FleetTimer *t, json_t **ret_reply, char **ret_error)
 {
+        Daemon *d = t->daemon;
         const ConfigFleet *config = &d->provisioner->config->fleet;
         _cleanup_json_ json_t *reply = NULL;
         _cleanup_free_ char *error = NULL;
@@ -76,7 +83,6 @@ int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
                 *ret_error = strdup("no fleet configured (fleet.url in corehomed.yaml)");
                 return -ENOENT;
         }
-        daemon_clock_sync(d);
         FleetPoll poll = {
                 .root = d->options.root,
                 .now = d->provisioner->now,
@@ -104,9 +110,12 @@ int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
                 failures = state.failures;
                 fleet_state_done(&state);
         }
-        int k = fleet_arm(d, fleet_backoff_delay(failures, config->interval, random_u64()));
-        if (k < 0)
-                daemon_log(&d->log, LOG_ERR, "cannot schedule the next fleet poll: %s", strerror(-k));
+        if (t->timer) {
+                int k = fleet_arm(t, fleet_backoff_delay(failures, config->interval, random_u64()));
+                if (k < 0)
+                        daemon_log(&d->log, LOG_ERR, "cannot schedule the next fleet poll: %s",
+                                   strerror(-k));
+        }
         if (r < 0) {
                 *ret_error = TAKE_PTR(error);
                 return r;
@@ -115,29 +124,89 @@ int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
         return 0;
 }
 
+typedef struct FleetJob {
+        FleetTimer *timer;
+        VarlinkCall *call; /* NULL for the timer's own polls; answered when the poll is over */
+} FleetJob;
+
+static void reply_failure(VarlinkCall *call, int error, const char *message)
+{
+        _cleanup_json_ json_t *p =
+                json_pack("{s:s, s:s, s:i}", "prefix", "fleet", "message", message, "errno", -error);
+
+        (void) varlink_call_error(call, MANAGER_ERROR_FAILED, p);
+}
+
+static void fleet_job_run(int error, void *userdata)
+{
+        FleetJob *j = userdata;
+        _cleanup_json_ json_t *reply = NULL;
+        _cleanup_free_ char *message = NULL;
+        int r = error;
+
+        if (r >= 0)
+                r = fleet_poll_now(j->timer, &reply, &message);
+        if (!j->call)
+                return;
+        if (r < 0)
+                reply_failure(TAKE_PTR(j->call), r, message ? message : strerror(-r));
+        else
+                (void) varlink_call_reply(TAKE_PTR(j->call), reply);
+}
+
+static void fleet_job_free(void *userdata)
+{
+        FleetJob *j = userdata;
+
+        if (j->call)
+                reply_failure(j->call, -ESHUTDOWN, "corehomed is stopping");
+        free(j);
+}
+
+int fleet_timer_poll(FleetTimer *t, VarlinkCall *call)
+{
+        FleetJob *j = calloc(1, sizeof(FleetJob));
+
+        if (!j)
+                return -ENOMEM;
+        *j = (FleetJob){ .timer = t, .call = call };
+        return daemon_write(t->daemon, fleet_job_run, fleet_job_free, j, false);
+}
+
 static int on_fleet_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        _cleanup_json_ json_t *reply = NULL;
-        _cleanup_free_ char *error = NULL;
+        FleetTimer *t = userdata;
+        int r = fleet_timer_poll(t, NULL);
 
-        (void) daemon_fleet_poll(userdata, &reply, &error);
+        if (r < 0)
+                daemon_log(&t->daemon->log, LOG_ERR, "cannot queue the fleet poll: %s", strerror(-r));
         return 0;
 }
 
-int daemon_fleet_start(Daemon *d)
+int fleet_timer_new(Daemon *d, FleetTimer **ret)
 {
+        FleetTimer *t = calloc(1, sizeof(FleetTimer));
         int r;
 
+        if (!t)
+                return -ENOMEM;
+        t->daemon = d;
+        *ret = t;
         if (!d->provisioner->config->fleet.enabled)
                 return 0;
-        r = sd_event_add_time_relative(d->event, &d->fleet_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC,
-                                       on_fleet_timer, d);
-        if (r < 0)
-                return r;
-        return fleet_arm(d, random_u64() % FLEET_FIRST_POLL_MAX);
+        r = sd_event_add_time(d->event, &t->timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_fleet_timer, t);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(t->timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = fleet_arm(t, random_u64() % FLEET_FIRST_POLL_MAX);
+        return r;
 }
 
-void daemon_fleet_stop(Daemon *d)
+FleetTimer *fleet_timer_free(FleetTimer *t)
 {
-        d->fleet_timer = sd_event_source_disable_unref(d->fleet_timer);
+        if (!t)
+                return NULL;
+        sd_event_source_disable_unref(t->timer);
+        free(t);
+        return NULL;
 }

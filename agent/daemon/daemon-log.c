@@ -91,79 +91,54 @@ void daemon_log(const DaemonLog *log, int priority, const char *format, ...)
                 log_send(log, priority, NULL, message);
 }
 
-static const char *member(json_t *o, const char *key)
+static void log_assertion(const DaemonLog *log, const ProvisionReport *r, const AssertionResult *e,
+                          const char *device)
 {
-        return json_string_value(json_object_get(o, key));
+        bool refused = e->verdict == TRUST_VERDICT_REFUSED;
+        const char *verdict = trust_verdict_kind_to_string(e->verdict);
+        LogDecision d = {
+                .priority = refused ? LOG_WARNING : LOG_INFO,
+                .decision = refused ? "refused" : "accepted",
+                .brand = e->what.brand_id,
+                .email = e->what.email,
+                .revision = e->what.revision,
+                .reason = refused ? e->reason : verdict,
+                .device = device,
+        };
+
+        /* A batch is stored whole or not at all: an assertion that passed is not stored when another one
+         * of its batch was refused. */
+        if (!refused && !r->committed && e->verdict != TRUST_VERDICT_UNCHANGED)
+                d.reason = "valid, not stored: another assertion of the batch was refused";
+        daemon_log_decision(log, &d, "%s assertion %s (revision %" PRId64 ") from %s: %s",
+                            refused ? "refused" : "accepted", strempty(e->what.description),
+                            e->what.revision < 0 ? 0 : e->what.revision, strempty(e->origin),
+                            strempty(d.reason));
 }
 
-void daemon_log_assertions(const DaemonLog *log, json_t *report, const char *device)
+static void log_user(const DaemonLog *log, const UserResult *e, const char *device)
 {
-        json_t *assertions = json_object_get(report, "assertions"), *v;
-        bool committed = json_is_true(json_object_get(report, "committed"));
-        size_t i;
+        const char *outcome = provision_outcome_to_string(e->outcome), *what = e->what.description;
+        LogDecision d = {
+                .priority = e->outcome == PROVISION_REFUSED ? LOG_WARNING : LOG_INFO,
+                .decision = outcome,
+                .brand = e->what.brand_id,
+                .email = e->what.email,
+                .revision = e->what.revision,
+                .user = e->user_name,
+                .reason = e->reason,
+                .device = device,
+        };
 
-        json_array_foreach (assertions, i, v) {
-                const char *verdict = strempty(member(v, "verdict"));
-                bool refused = streq(verdict, "refused");
-                LogDecision d = {
-                        .priority = refused ? LOG_WARNING : LOG_INFO,
-                        .decision = refused ? "refused" : "accepted",
-                        .brand = member(v, "brand-id"),
-                        .email = member(v, "email"),
-                        .revision = json_integer_value(json_object_get(v, "revision")),
-                        .reason = refused ? member(v, "reason") : verdict,
-                        .device = device,
-                };
-                /* A batch is stored whole or not at all: an assertion that passed is not stored when
-                 * another one of its batch was refused. */
-                if (!refused && !committed && !streq(verdict, "unchanged"))
-                        d.reason = "valid, not stored: another assertion of the batch was refused";
-                daemon_log_decision(log, &d, "%s assertion %s (revision %" PRId64 ") from %s: %s",
-                                    refused ? "refused" : "accepted", strempty(member(v, "assertion")),
-                                    d.revision, strempty(member(v, "file")), strempty(d.reason));
-        }
+        daemon_log_decision(log, &d, "user %s: %s%s%s%s%s%s%s%s", e->user_name ? e->user_name : "(none)",
+                            outcome, e->reason ? ": " : "", strempty(e->reason), what ? " (" : "",
+                            strempty(what), what ? ")" : "", device ? " from " : "", strempty(device));
 }
 
-/* "system-user brand-id=acme email=alice@example.com" -> the value of key (into buf). */
-static const char *description_value(const char *description, const char *key, char *buf, size_t size)
+void daemon_log_report(const DaemonLog *log, const ProvisionReport *r, const char *device)
 {
-        const char *p = description ? strstr(description, key) : NULL;
-
-        if (!p || (p != description && p[-1] != ' '))
-                return NULL;
-        p += strlen(key);
-        snprintf(buf, size, "%.*s", (int) strcspn(p, " "), p);
-        return buf;
-}
-
-void daemon_log_users(const DaemonLog *log, TrustDb *db, json_t *users, const char *device)
-{
-        json_t *e;
-        size_t i;
-
-        json_array_foreach (users, i, e) {
-                const char *outcome = strempty(member(e, "outcome")), *assertion = member(e, "assertion");
-                const char *user = member(e, "user"), *reason = member(e, "reason");
-                char brand[128], email[256];
-                LogDecision d = {
-                        .priority = streq(outcome, "refused") ? LOG_WARNING : LOG_INFO,
-                        .decision = outcome,
-                        .brand = description_value(assertion, "brand-id=", brand, sizeof(brand)),
-                        .email = description_value(assertion, "email=", email, sizeof(email)),
-                        .revision = -1,
-                        .user = user,
-                        .reason = reason,
-                        .device = device,
-                };
-                if (d.brand && d.email) {
-                        const char *key[] = { d.brand, d.email, NULL };
-                        const Assertion *a = trust_db_find(db, "system-user", key);
-                        const char *revision = a ? assertion_header_string(a, "revision") : NULL;
-                        d.revision = a ? (revision ? atoll(revision) : 0) : -1;
-                }
-                daemon_log_decision(log, &d, "user %s: %s%s%s%s%s%s%s%s", user ? user : "(none)", outcome,
-                                    reason ? ": " : "", strempty(reason), assertion ? " (" : "",
-                                    strempty(assertion), assertion ? ")" : "", device ? " from " : "",
-                                    strempty(device));
-        }
+        for (size_t i = 0; i < r->n_assertions; i++)
+                log_assertion(log, r, &r->assertions[i], device);
+        for (size_t i = 0; i < r->n_users; i++)
+                log_user(log, &r->users[i], device);
 }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "trust-db.h"
+#include "report.h"
 
 typedef struct DaemonLog {
         bool to_stderr; /* standard error is not connected to the journal */
@@ -39,8 +39,5 @@ void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char 
 void daemon_log(const DaemonLog *log, int priority, const char *format, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* One decision per entry of an operation's report {"assertions": [...], "committed": bool}. */
-void daemon_log_assertions(const DaemonLog *log, json_t *report, const char *device);
-
-/* One decision per entry of an operation's {"users": [...]} report; db gives each grant's revision. */
-void daemon_log_users(const DaemonLog *log, TrustDb *db, json_t *users, const char *device);
+/* One decision per assertion and per user of a report (report.h), with the grant's fields. */
+void daemon_log_report(const DaemonLog *log, const ProvisionReport *r, const char *device);

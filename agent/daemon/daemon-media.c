@@ -8,11 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "daemon.h"
+#include "daemon-media.h"
 #include "json-util.h"
 #include "macros.h"
 #include "media.h"
 #include "string-util.h"
+#include "udev-monitor.h"
 
 typedef struct MediaJob {
         char *path;
@@ -23,6 +24,7 @@ typedef struct MediaJob {
 
 struct MediaQueue {
         Daemon *daemon;
+        UdevMonitor *udev; /* NULL when sticks are not watched (no udev: a container) */
         MediaJob *head, *tail;
         size_t n; /* waiting, the current one excluded */
         MediaJob *current;
@@ -53,25 +55,25 @@ static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, 
 {
         Daemon *d = q->daemon;
         _cleanup_free_ char *label = strprintf("%s/%s", j->path, MEDIA_ASSERT_FILE);
-        _cleanup_json_ json_t *reply = NULL;
+        _cleanup_(operation_result_done) OperationResult result = {};
+        _cleanup_(operation_error_done) OperationError err = {};
         const char *what = j->from_udev ? "stick" : "medium";
-        OperationError err = {};
         char state[256];
         int r = error;
 
         if (r >= 0) {
                 OperationContext oc;
                 daemon_operation_context(d, &oc, state, sizeof(state));
-                r = operation_import_media_data(&oc, label ? label : j->path, data, size, &reply, &err);
+                r = operation_import_media_data(&oc, label ? label : j->path, data, size, &result, &err);
         }
         if (r < 0) {
-                const char *why = error < 0 ? strempty(reason) : err.message[0] ? err.message : strerror(-r);
+                const char *why = error < 0 ? strempty(reason) : err.message ? err.message : strerror(-r);
                 /* The reader's reasons start with the device ("DEVNODE: why"); the line names it once. */
                 const char *rest = startswith(why, j->path);
                 if (rest && startswith(rest, ": "))
                         why = rest + 2;
                 _cleanup_free_ char *message =
-                        error < 0 || !err.prefix[0] ? strdup(why) : strprintf("%s: %s", err.prefix, why);
+                        error < 0 || !err.prefix ? strdup(why) : strprintf("%s: %s", err.prefix, why);
                 LogDecision dec = { .priority = LOG_WARNING,
                                     .decision = "refused",
                                     .revision = -1,
@@ -83,33 +85,41 @@ static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, 
                 if (j->call && error < 0)
                         reply_failure(j->call, r, "", strempty(reason));
                 else if (j->call)
-                        reply_failure(j->call, r, err.prefix, err.message[0] ? err.message : strerror(-r));
+                        reply_failure(j->call, r, strempty(err.prefix),
+                                      err.message ? err.message : strerror(-r));
         } else {
-                json_t *users = json_object_get(reply, "users");
-                const char *note = json_string_value(json_object_get(reply, "note"));
+                const ProvisionReport *report = result.report;
 
-                daemon_log_assertions(&d->log, reply, j->path);
-                daemon_log_users(&d->log, d->provisioner->db, users, j->path);
-                if (note) {
+                daemon_log_report(&d->log, report, j->path);
+                if (report->note) {
                         LogDecision dec = { .priority = LOG_INFO,
                                             .decision = "skipped",
                                             .revision = -1,
-                                            .reason = note,
+                                            .reason = report->note,
                                             .device = j->path };
-                        daemon_log_decision(&d->log, &dec, "%s %s: %s", what, j->path, note);
+                        daemon_log_decision(&d->log, &dec, "%s %s: %s", what, j->path, report->note);
                 }
-                if (json_array_size(users) > 0)
+                if (report->n_users > 0)
                         daemon_users_changed(d);
-                if (j->call)
+                if (j->call) {
+                        _cleanup_json_ json_t *reply = operation_result_reply(&result);
                         (void) varlink_call_reply(j->call, reply);
+                }
         }
-        if (j->from_udev && d->udev)
-                (void) udev_monitor_release(d->udev, j->path);
+        if (j->from_udev && q->udev)
+                (void) udev_monitor_release(q->udev, j->path);
+}
+
+/* The core shows how many media wait in the daemon's status. */
+static void count_changed(MediaQueue *q)
+{
+        q->daemon->media_waiting = q->n + (q->current ? 1 : 0);
 }
 
 static void job_done(MediaQueue *q)
 {
         q->current = media_job_free(q->current);
+        count_changed(q);
         if (q->head)
                 (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
 }
@@ -209,6 +219,7 @@ static int on_kick(sd_event_source *s, void *userdata)
                 q->tail = NULL;
         q->n--;
         j->next = NULL;
+        count_changed(q);
         job_start(q, j);
         return 0;
 }
@@ -236,6 +247,7 @@ MediaQueue *media_queue_free(MediaQueue *q)
 {
         if (!q)
                 return NULL;
+        q->udev = udev_monitor_free(q->udev);
         media_worker_free(q->worker);
         if (q->current && q->current->call)
                 reply_failure(q->current->call, -ESHUTDOWN, "", "corehomed is stopping");
@@ -272,10 +284,34 @@ int media_queue_push(MediaQueue *q, const char *path, bool from_udev, VarlinkCal
                 q->head = j;
         q->tail = j;
         q->n++;
+        count_changed(q);
         return sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
 }
 
-size_t media_queue_length(const MediaQueue *q)
+static int on_media_added(UdevMonitor *m, const char *devnode, const char *fs_type, void *userdata)
 {
-        return q ? q->n + (q->current ? 1 : 0) : 0;
+        MediaQueue *q = userdata;
+        int r;
+
+        r = media_queue_push(q, devnode, true, NULL);
+        if (r < 0) {
+                LogDecision dec = { .priority = LOG_WARNING,
+                                    .decision = "refused",
+                                    .revision = -1,
+                                    .reason = "too many media waiting",
+                                    .device = devnode };
+                daemon_log_decision(&q->daemon->log, &dec, "refused stick %s: too many media waiting (%d)",
+                                    devnode, MEDIA_QUEUE_MAX);
+        }
+        return r;
+}
+
+int media_queue_watch_udev(MediaQueue *q, bool allow_any)
+{
+        return udev_monitor_new(q->daemon->event, allow_any, on_media_added, q, &q->udev);
+}
+
+bool media_queue_watches_udev(const MediaQueue *q)
+{
+        return q->udev;
 }

@@ -13,15 +13,10 @@
 
 #include "file-util.h"
 #include "json-util.h"
+#include "lifecycle.h"
 #include "macros.h"
 #include "root-lock.h"
 #include "string-util.h"
-#include "userdb.h"
-
-#define USERDB_SOCKET_MODE                                                                                 \
-        0666                     /* everybody resolves users (the privileged section is filtered per peer) \
-                                  */
-#define MANAGER_SOCKET_MODE 0600 /* root only; every call checks the peer too */
 
 void daemon_clock_sync(Daemon *d)
 {
@@ -35,7 +30,7 @@ void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf,
         daemon_clock_sync(d);
         (void) time_format_rfc3339(d->started / USEC_PER_SEC * USEC_PER_SEC, since);
         snprintf(state_buf, state_size, "running (pid %d, since %s, %zu media queued, %zu changes queued)",
-                 (int) getpid(), since, media_queue_length(d->media), writer_queue_length(d->writers));
+                 (int) getpid(), since, d->media_waiting, writer_queue_length(d->writers));
         *ret = (OperationContext){
                 .provisioner = d->provisioner,
                 .db = d->provisioner->db,
@@ -90,13 +85,13 @@ static void expire_now(Daemon *d)
         int r;
 
         daemon_homes_deactivate_expired(d);
-        r = provision_expire(d->provisioner, &report);
+        r = provision_report_new(PROVISION_REPORT_USERS, &report);
+        if (r >= 0)
+                r = provision_expire(d->provisioner, report);
         if (r < 0)
                 daemon_log(&d->log, LOG_ERR, "expiry failed: %s", strerror(-r));
-        else {
-                _cleanup_json_ json_t *users = operation_provision_report_json(report);
-                daemon_log_users(&d->log, d->provisioner->db, users, NULL);
-        }
+        if (report)
+                daemon_log_report(&d->log, report, NULL);
         expiry_rearm(d);
 }
 
@@ -244,98 +239,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static int on_media_added(UdevMonitor *m, const char *devnode, const char *fs_type, void *userdata)
-{
-        Daemon *d = userdata;
-        int r;
-
-        r = media_queue_push(d->media, devnode, true, NULL);
-        if (r < 0) {
-                LogDecision dec = { .priority = LOG_WARNING,
-                                    .decision = "refused",
-                                    .revision = -1,
-                                    .reason = "too many media waiting",
-                                    .device = devnode };
-                daemon_log_decision(&d->log, &dec, "refused stick %s: too many media waiting (%d)", devnode,
-                                    MEDIA_QUEUE_MAX);
-        }
-        return r;
-}
-
-/* Sockets passed by systemd (corehomed.socket), by name. */
-static int take_listen_fds(int *ret_userdb, int *ret_manager)
-{
-        _cleanup_strv_free_ char **names = NULL;
-        int n = sd_listen_fds_with_names(true, &names);
-
-        *ret_userdb = *ret_manager = -1;
-        if (n < 0)
-                return n;
-        for (int i = 0; i < n; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
-                const char *name = names && names[i] ? names[i] : "";
-
-                if (streq(name, "userdb") && *ret_userdb < 0)
-                        *ret_userdb = fd;
-                else if (streq(name, "manager") && *ret_manager < 0)
-                        *ret_manager = fd;
-                else
-                        safe_close(fd); /* not ours: holding it would keep a socket alive for nobody */
-        }
-        return 0;
-}
-
-static const char *file_name(const char *path)
-{
-        const char *slash = strrchr(path, '/');
-
-        return slash ? slash + 1 : path;
-}
-
-static int serve(Daemon *d, char **ret_error)
-{
-        int userdb_fd, manager_fd, r;
-
-        r = take_listen_fds(&userdb_fd, &manager_fd);
-        if (r < 0) {
-                *ret_error = strprintf("cannot take the sockets passed by systemd: %s", strerror(-r));
-                return r;
-        }
-
-        /* The userdb service name is the socket's file name: that is what clients pass as "service". */
-        d->userdb_service =
-                strdup(userdb_fd >= 0 ? USERDB_SERVICE_NAME : file_name(d->options.userdb_socket));
-        if (!d->userdb_service)
-                return -ENOMEM;
-        r = varlink_server_new(d->event, userdb_fd >= 0 ? NULL : d->options.userdb_socket,
-                               USERDB_SOCKET_MODE, userdb_fd, &d->userdb);
-        if (r >= 0)
-                r = userdb_service_add(d->userdb, d->provisioner->home, d->userdb_service);
-        if (r < 0) {
-                safe_close(manager_fd);
-                *ret_error =
-                        strprintf("cannot serve io.systemd.UserDatabase on %s: %s",
-                                  userdb_fd >= 0 ? "the socket passed by systemd" : d->options.userdb_socket,
-                                  strerror(-r));
-                return r;
-        }
-
-        r = varlink_server_new(d->event, manager_fd >= 0 ? NULL : d->options.manager_socket,
-                               MANAGER_SOCKET_MODE, manager_fd, &d->manager);
-        if (r >= 0)
-                r = manager_add_methods(d->manager, d);
-        if (r < 0) {
-                *ret_error = strprintf("cannot serve io.corehomed.Manager on %s: %s",
-                                       manager_fd >= 0 ? "the socket passed by systemd"
-                                                       : d->options.manager_socket,
-                                       strerror(-r));
-                return r;
-        }
-        (void) varlink_server_set_info(d->manager, "corehomed", "corehomed io.corehomed.Manager", NULL,
-                                       NULL);
-        return 0;
-}
-
 int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
 {
         _cleanup_daemon_ Daemon *d = calloc(1, sizeof(Daemon));
@@ -371,9 +274,6 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                            "this device has no usable identity; no users will be created: %s",
                            strempty(d->provisioner->device_error));
 
-        r = media_queue_new(d, &d->media);
-        if (r < 0)
-                return r;
         r = expiry_timer_new(d->event, on_expiry, d, &d->expiry);
         if (r < 0) {
                 *ret_error = strprintf("cannot create the expiry timer: %s", strerror(-r));
@@ -389,25 +289,11 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                 return r;
         }
         /* Grants that ran out while we were not running go first, then the rest are made usable: the first
-         * job, once the sockets are serving (lookups check each grant's end themselves meanwhile). */
+         * job, which runs once the loop runs, after the sockets serve (lookups check each grant's end
+         * themselves meanwhile). */
         r = daemon_write(d, job_expire, NULL, d, true);
         if (r < 0)
                 return r;
-
-        r = serve(d, ret_error);
-        if (r < 0)
-                return r;
-
-        bool allow_any = options->allow_any_media ||
-                         d->provisioner->config->media.devices == CONFIG_MEDIA_DEVICES_ANY;
-        r = udev_monitor_new(d->event, allow_any, on_media_added, d, &d->udev);
-        if (r < 0)
-                /* Users and the Manager still work without sticks (a container without udev). */
-                daemon_log(&d->log, LOG_WARNING, "cannot watch for media (udev): %s; sticks are not read",
-                           strerror(-r));
-        r = daemon_fleet_start(d);
-        if (r < 0)
-                daemon_log(&d->log, LOG_WARNING, "cannot schedule fleet polls: %s", strerror(-r));
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -416,22 +302,16 @@ Daemon *daemon_free(Daemon *d)
 {
         if (!d)
                 return NULL;
-        /* Jobs that never ran answer their callers from their free functions; the media queue answers its
-         * own afterwards. */
+        /* Jobs that never ran answer their callers from their free functions (the services are gone by
+         * now: those functions only answer calls and free memory). */
         d->writers = writer_queue_free(d->writers);
-        d->media = media_queue_free(d->media);
         d->generation_watch = sd_event_source_disable_unref(d->generation_watch);
-        daemon_fleet_stop(d);
-        udev_monitor_free(d->udev);
-        varlink_server_free(d->manager);
-        varlink_server_free(d->userdb);
         expiry_timer_free(d->expiry);
         /* A tree given with --root (a test, an image) keeps nothing mounted once we are gone; on the
          * running system homes stay active across a restart of the daemon, as homed's do. */
         if (d->provisioner && d->options.root)
                 daemon_homes_deactivate_all(d);
         provisioner_free(d->provisioner);
-        free(d->userdb_service);
         sd_event_unref(d->event);
         free(d);
         return NULL;
@@ -441,8 +321,6 @@ int daemon_run(Daemon *d)
 {
         int r;
 
-        daemon_log(&d->log, LOG_INFO, "corehomed started (userdb service %s, %s)", d->userdb_service,
-                   d->udev ? "watching for media" : "not watching for media");
         (void) sd_notify(false, "READY=1\nSTATUS=Serving users.");
         r = sd_event_loop(d->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* corehomed: one sd-event loop serving io.systemd.UserDatabase and io.corehomed.Manager, watching for
- * sticks, and removing users when their grants run out. All state changes happen on this one thread, one
- * at a time, through one Provisioner. */
+/* corehomed's core: the event loop, the state below the root (one Provisioner, kept current with what other
+ * processes write), the writer queue every change goes through, homes at run time and the expiry timer. The
+ * services — the media queue (daemon-media.h), the fleet timer (daemon-fleet.h), the Manager (manager.h),
+ * the userdb service — include this core and call it; the core calls none of them. Only the assembly
+ * (corehomed.c) knows them all and wires them together. */
 
 #include <stdbool.h>
 #include <systemd/sd-event.h>
@@ -11,14 +13,8 @@
 #include "daemon-log.h"
 #include "expiry.h"
 #include "operations.h"
-#include "provision.h"
-#include "udev-monitor.h"
-#include "varlink.h"
+#include "provisioner.h"
 #include "writer-queue.h"
-
-#define DAEMON_USERDB_SOCKET_DEFAULT "/run/systemd/userdb/io.corehomed"
-
-typedef struct MediaQueue MediaQueue;
 
 typedef struct DaemonOptions {
         const char *root;          /* NULL for the running system */
@@ -32,22 +28,17 @@ typedef struct Daemon {
         DaemonOptions options;
         DaemonLog log;
         Provisioner *provisioner;
-        VarlinkServer *userdb;
-        VarlinkServer *manager;
-        UdevMonitor *udev;
-        MediaQueue *media;
-        ExpiryTimer *expiry;
         WriterQueue *writers;              /* every change, one at a time, under the root's lock */
         uint64_t generation;               /* the root's generation our in-memory state was loaded at */
         sd_event_source *generation_watch; /* another process wrote below the root: refresh */
-        sd_event_source *fleet_timer;      /* NULL unless fleet.url is configured */
-        char *userdb_service;              /* the userdb service name: the socket's file name */
+        ExpiryTimer *expiry;
         usec_t started;
+        size_t media_waiting; /* media read or waiting to be (told by the media queue; for the status) */
 } Daemon;
 
-/* Opens the state under the root's lock (recovering interrupted operations) and starts serving: sockets
- * passed by systemd ("userdb", "manager") or bound at the configured paths, the udev monitor. The first
- * writer job then sweeps expired users, activates the homes of the valid ones and arms the expiry timer. */
+/* Opens the state under the root's lock (recovering interrupted operations), starts the writer queue, the
+ * watch on the root's generation and the expiry timer, and queues the first job: sweep expired users,
+ * activate the homes of the valid ones, arm the timer. SIGTERM and SIGINT stop the loop. */
 int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error);
 Daemon *daemon_free(Daemon *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
@@ -62,33 +53,16 @@ void daemon_clock_sync(Daemon *d);
 /* An operation for the Manager or the media queue, at the current time, with the daemon's state. */
 void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf, size_t state_size);
 
+/* Queues a writer job (writer-queue.h); when it cannot be queued, free_func runs at once and the error is
+ * returned. */
+int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce);
+
 /* After users may have changed (in a writer job): activates the homes of valid users and re-arms the expiry
  * timer. */
 void daemon_users_changed(Daemon *d);
 
-/* Queues a writer job (writer-queue.h) on the daemon's queue; on failure to queue, free_func runs at once
- * and the error is returned. */
-int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce);
-
-/* Home activation at run time (daemon-homes.c). */
+/* Homes at run time (daemon-homes.c), in writer jobs. */
 void daemon_homes_activate(Daemon *d);
 int daemon_home_deactivate(Daemon *d, const char *user_name);
 void daemon_homes_deactivate_expired(Daemon *d);
 void daemon_homes_deactivate_all(Daemon *d);
-
-/* The media queue (daemon-media.c): every import of a medium, from udev or from ImportMedia, one at a
- * time. call (may be NULL) is answered when the import is over. */
-#define MEDIA_QUEUE_MAX 64
-int media_queue_new(Daemon *d, MediaQueue **ret);
-MediaQueue *media_queue_free(MediaQueue *q);
-int media_queue_push(MediaQueue *q, const char *path, bool from_udev, VarlinkCall *call);
-size_t media_queue_length(const MediaQueue *q);
-
-/* Registers the io.corehomed.Manager methods (manager.c). */
-int manager_add_methods(VarlinkServer *s, Daemon *d);
-
-/* Schedules the fleet poll when the configuration has a fleet section (agent/daemon-fleet.c). */
-int daemon_fleet_start(Daemon *d);
-/* One poll now (the timer's, or the Manager's PollFleet); re-arms the timer. */
-int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error);
-void daemon_fleet_stop(Daemon *d);

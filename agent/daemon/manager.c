@@ -1,45 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* io.corehomed.Manager: the operations behind the CLI verbs (operations.h) for root on this machine. */
+/* io.corehomed.Manager (manager.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "json-util.h"
 #include "macros.h"
+#include "manager.h"
+
+typedef struct Manager {
+        Daemon *daemon;
+        ManagerServices services;
+} Manager;
 
 static int reply_error(VarlinkCall *c, const OperationError *err, int r)
 {
-        _cleanup_json_ json_t *p = json_pack("{s:s, s:s, s:i}", "prefix", err->prefix, "message",
-                                             err->message[0] ? err->message : strerror(-r), "errno", -r);
+        _cleanup_json_ json_t *p = json_pack("{s:s, s:s, s:i}", "prefix", strempty(err->prefix), "message",
+                                             err->message ? err->message : strerror(-r), "errno", -r);
 
         return varlink_call_error(c, err->usage ? MANAGER_ERROR_INVALID_REQUEST : MANAGER_ERROR_FAILED, p);
 }
 
-static void log_result(Daemon *d, const Operation *op, json_t *parameters, json_t *reply)
-{
-        if (streq(op->name, "Import"))
-                daemon_log_assertions(&d->log, reply, NULL);
-        else if (streq(op->name, "CreateUsers") || streq(op->name, "Expire"))
-                daemon_log_users(&d->log, d->provisioner->db, json_object_get(reply, "users"), NULL);
-        else if (streq(op->name, "Remove")) {
-                const char *user = json_string_value(json_object_get(parameters, "userName"));
-                LogDecision dec = { .priority = LOG_INFO,
-                                    .decision = "removed",
-                                    .revision = -1,
-                                    .user = user,
-                                    .reason = "removed by the administrator" };
-                daemon_log_decision(&d->log, &dec, "user %s: removed by the administrator", strempty(user));
-        }
-}
-
-/* Runs op now and answers c. */
+/* Runs op now, logs what it decided and answers c. */
 static int run_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t *parameters)
 {
+        _cleanup_(operation_result_done) OperationResult result = {};
+        _cleanup_(operation_error_done) OperationError err = {};
         _cleanup_json_ json_t *reply = NULL;
         OperationContext oc;
-        OperationError err = {};
         char state[256];
         int r;
 
@@ -51,12 +40,17 @@ static int run_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t 
         } else if (streq(op->name, "Expire"))
                 daemon_homes_deactivate_expired(d);
 
-        r = op->function(&oc, parameters, &reply, &err);
+        r = op->function(&oc, parameters, &result, &err);
         if (r < 0)
                 return reply_error(c, &err, r);
-        log_result(d, op, parameters, reply);
+        /* Verify decides nothing that happens: only changes reach the journal. */
+        if (result.report && op->writes)
+                daemon_log_report(&d->log, result.report, NULL);
         if (op->changes_users)
                 daemon_users_changed(d);
+        reply = operation_result_reply(&result);
+        if (!reply)
+                return -ENOMEM;
         return varlink_call_reply(c, reply);
 }
 
@@ -72,11 +66,11 @@ typedef struct ManagerJob {
 static void manager_job_run(int error, void *userdata)
 {
         ManagerJob *j = userdata;
-        OperationError err = {};
+        _cleanup_(operation_error_done) OperationError err = {};
 
         if (error < 0) {
-                snprintf(err.message, sizeof(err.message), "cannot load the state to change it: %s",
-                         strerror(-error));
+                (void) operation_error_set(&err, error, NULL, "cannot load the state to change it: %s",
+                                           strerror(-error));
                 (void) reply_error(TAKE_PTR(j->call), &err, error);
                 return;
         }
@@ -88,9 +82,9 @@ static void manager_job_free(void *userdata)
         ManagerJob *j = userdata;
 
         if (j->call) {
-                OperationError err = {};
-                snprintf(err.message, sizeof(err.message), "corehomed could not run the call: %s",
-                         j->error == -ESHUTDOWN ? "it is stopping" : strerror(-j->error));
+                _cleanup_(operation_error_done) OperationError err = {};
+                (void) operation_error_set(&err, j->error, NULL, "corehomed could not run the call: %s",
+                                           j->error == -ESHUTDOWN ? "it is stopping" : strerror(-j->error));
                 (void) reply_error(j->call, &err, j->error);
         }
         json_decref(j->parameters);
@@ -117,10 +111,9 @@ static int queue_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_
 
 static int manager_call(VarlinkCall *c, json_t *parameters, void *userdata)
 {
-        Daemon *d = userdata;
+        Manager *m = userdata;
         const char *method = varlink_call_method(c);
         const Operation *op = operation_find(method + strlen(MANAGER_INTERFACE "."));
-        OperationError err = {};
         uid_t uid = (uid_t) -1;
         int r;
 
@@ -135,54 +128,55 @@ static int manager_call(VarlinkCall *c, json_t *parameters, void *userdata)
                 const char *path = json_string_value(json_object_get(parameters, "path"));
                 if (!path || path[0] != '/')
                         return varlink_call_error_invalid_parameter(c, "path");
-                r = media_queue_push(d->media, path, false, c);
+                r = m->services.import_media(path, c, m->services.userdata);
                 if (r < 0) {
-                        snprintf(err.message, sizeof(err.message), "cannot queue %s: %s", path,
-                                 strerror(-r));
+                        _cleanup_(operation_error_done) OperationError err = {};
+                        (void) operation_error_set(&err, r, NULL, "cannot queue %s: %s", path, strerror(-r));
                         return reply_error(c, &err, r);
                 }
                 return 0; /* answered when the medium has been read and imported */
         }
 
         if (op->writes)
-                return queue_operation(d, c, op, parameters);
-        return run_operation(d, c, op, parameters);
+                return queue_operation(m->daemon, c, op, parameters);
+        return run_operation(m->daemon, c, op, parameters);
 }
 
 /* PollFleet: poll the fleet server now instead of at the next interval (corehomectl import --fleet). */
 static int manager_poll_fleet(VarlinkCall *c, json_t *parameters, void *userdata)
 {
-        _cleanup_json_ json_t *reply = NULL;
-        _cleanup_free_ char *error = NULL;
-        OperationError err = {};
+        Manager *m = userdata;
         uid_t uid = (uid_t) -1;
-        int r;
 
         if (varlink_call_peer(c, &uid, NULL) < 0 || uid != 0)
                 return varlink_call_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
-        r = daemon_fleet_poll(userdata, &reply, &error);
-        if (r < 0) {
-                snprintf(err.prefix, sizeof(err.prefix), "fleet");
-                snprintf(err.message, sizeof(err.message), "%s", error ? error : strerror(-r));
-                return reply_error(c, &err, r);
-        }
-        return varlink_call_reply(c, reply);
+        return m->services.poll_fleet(c, m->services.userdata);
 }
 
-int manager_add_methods(VarlinkServer *s, Daemon *d)
+int manager_add_methods(VarlinkServer *s, Daemon *d, const ManagerServices *services)
 {
         const Operation *ops;
+        Manager *m;
         size_t n;
         int r;
 
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        *m = (Manager){ .daemon = d, .services = *services };
+        r = varlink_server_attach_data(s, m, free);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
         ops = operation_table(&n);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *name = NULL;
                 if (asprintf(&name, "%s.%s", MANAGER_INTERFACE, ops[i].name) < 0)
                         return -ENOMEM;
-                r = varlink_server_add_method(s, name, manager_call, d);
+                r = varlink_server_add_method(s, name, manager_call, m);
                 if (r < 0)
                         return r;
         }
-        return varlink_server_add_method(s, MANAGER_INTERFACE ".PollFleet", manager_poll_fleet, d);
+        return varlink_server_add_method(s, MANAGER_INTERFACE ".PollFleet", manager_poll_fleet, m);
 }

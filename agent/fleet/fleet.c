@@ -8,44 +8,32 @@
 
 #include "fleet.h"
 #include "json-util.h"
+#include "lifecycle.h"
 #include "macros.h"
-
-static json_t *users_json(const ProvisionReport *report)
-{
-        _cleanup_json_ json_t *array = json_array();
-
-        for (size_t i = 0; array && i < report->n; i++) {
-                const ProvisionResult *e = &report->items[i];
-                json_t *o = json_pack("{s:s?, s:s?, s:s}", "user", e->user_name, "assertion", e->assertion,
-                                      "outcome", provision_outcome_to_string(e->outcome));
-                if (o && e->reason[0])
-                        json_object_set_new(o, "reason", json_string(e->reason));
-                if (!o || json_array_append_new(array, o) < 0)
-                        return NULL;
-        }
-        return TAKE_PTR(array);
-}
+#include "report-json.h"
 
 /* Only the grants this feed brought, as for a stick: a poll is not a way to re-run older grants. Grants
  * that do not apply to this device are skipped, not refused: a fleet feed may serve many devices. */
-static int create_users(Provisioner *p, const FleetBatch *b, json_t *users)
+static int create_users(Provisioner *p, const FleetBatch *b, json_t **ret)
 {
-        for (size_t i = 0; i < b->list.n; i++) {
-                _cleanup_provision_report_ ProvisionReport *report = NULL;
-                const Assertion *a = b->list.items[i];
-                int r;
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_free_ const Assertion **grants = calloc(b->list.n + 1, sizeof(Assertion *));
+        size_t n = 0;
+        int r;
 
-                if (!streq(a->type, "system-user"))
-                        continue;
-                r = provision_create_users(p, assertion_header_string(a, "brand-id"),
-                                           assertion_header_string(a, "email"), false, &report);
-                if (r < 0)
-                        return r;
-                _cleanup_json_ json_t *more = users_json(report);
-                if (!more || json_array_extend(users, more) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
+        if (!grants)
+                return -ENOMEM;
+        for (size_t i = 0; i < b->list.n; i++)
+                if (streq(b->list.items[i]->type, "system-user"))
+                        grants[n++] = b->list.items[i];
+        r = provision_report_new(PROVISION_REPORT_USERS, &report);
+        if (r >= 0)
+                r = provision_apply_grants(p, grants, n, false, report);
+        if (r < 0)
+                return r;
+        _cleanup_json_ json_t *o = provision_report_to_json(report);
+        *ret = json_incref(json_object_get(o, "users"));
+        return *ret ? 0 : -ENOMEM;
 }
 
 static char *describe_report(const TrustReport *report)
@@ -167,10 +155,8 @@ int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error)
                 return -ENOMEM;
 
         if (report->committed && p->config->create_users && p->provisioner) {
-                _cleanup_json_ json_t *users = json_array();
-                if (!users)
-                        return -ENOMEM;
-                r = create_users(p->provisioner, &batch, users);
+                _cleanup_json_ json_t *users = NULL;
+                r = create_users(p->provisioner, &batch, &users);
                 if (r < 0) {
                         if (ret_error &&
                             asprintf(ret_error, "%s: cannot create users: %s", url, strerror(-r)) < 0)

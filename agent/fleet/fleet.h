@@ -19,7 +19,7 @@
 #include "assertion.h"
 #include "config.h"
 #include "macros.h"
-#include "provision.h"
+#include "provisioner.h"
 #include "time-util.h"
 #include "trust-db.h"
 

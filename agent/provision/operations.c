@@ -7,91 +7,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assertion-batch.h"
 #include "device-identity.h"
 #include "grant-convert.h"
+#include "import.h"
 #include "json-util.h"
+#include "lifecycle.h"
 #include "macros.h"
 #include "media.h"
+#include "report-json.h"
+#include "string-util.h"
 #include "user-record.h"
 
-static int fail(OperationError *err, int r, const char *prefix, const char *format, ...)
-        __attribute__((format(printf, 4, 5)));
-static int fail(OperationError *err, int r, const char *prefix, const char *format, ...)
+void operation_error_done(OperationError *err)
 {
+        err->prefix = mfree(err->prefix);
+        err->message = mfree(err->message);
+}
+
+int operation_error_set(OperationError *err, int r, const char *prefix, const char *format, ...)
+{
+        char *message = NULL;
         va_list ap;
 
-        snprintf(err->prefix, sizeof(err->prefix), "%s", strempty(prefix));
         va_start(ap, format);
-        vsnprintf(err->message, sizeof(err->message), format, ap);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
         va_end(ap);
+        operation_error_done(err);
+        err->prefix = prefix ? strdup(prefix) : NULL;
+        err->message = message;
         return r;
 }
 
 static int fail_usage(OperationError *err, const char *prefix, const char *what)
 {
         err->usage = true;
-        return fail(err, -EINVAL, prefix, "%s", what);
+        return operation_error_set(err, -EINVAL, prefix, "%s", what);
+}
+
+void operation_result_done(OperationResult *r)
+{
+        r->report = provision_report_free(r->report);
+        r->view = json_decref_null(r->view);
+}
+
+json_t *operation_result_reply(const OperationResult *r)
+{
+        if (r->report)
+                return provision_report_to_json(r->report);
+        return r->view ? json_incref(r->view) : json_object();
 }
 
 /* --- assertion batches --- */
 
-typedef struct Batch {
-        AssertionList *list;
-        char **origin; /* per assertion, owned */
-} Batch;
-
-static void batch_done(Batch *b)
+static int batch_add(AssertionBatch *b, const char *origin, json_t *text, OperationError *err)
 {
-        for (size_t i = 0; b->list && i < b->list->n; i++)
-                free(b->origin[i]);
-        free(b->origin);
-        assertion_list_free(b->list);
-        *b = (Batch){};
-}
+        _cleanup_free_ char *error = NULL;
+        int r = assertion_batch_add(b, origin, json_string_value(text), json_string_length(text), &error);
 
-/* Decodes data (named origin in messages) and appends its assertions to b. */
-static int batch_add(Batch *b, const char *origin, const char *data, size_t size, OperationError *err)
-{
-        _cleanup_assertion_list_ AssertionList *l = NULL;
-        AssertionError aerr = {};
-        char reason[300];
-        int r;
-
-        r = assertion_stream_decode(data, size, &l, &aerr);
         if (r < 0)
-                return fail(err, r, origin, "%s",
-                            aerr.message[0] ? assertion_error_format(&aerr, reason, sizeof(reason))
-                                            : strerror(-r));
-        if (l->n == 0)
-                return fail(err, -ENODATA, origin, "holds no assertions");
-        if (!b->list && !(b->list = calloc(1, sizeof(AssertionList))))
-                return -ENOMEM;
-        size_t n = b->list->n + l->n;
-        if (n > OPERATION_ASSERTIONS_MAX)
-                return fail(err, -E2BIG, origin, "too many assertions in one import (more than %d)",
-                            OPERATION_ASSERTIONS_MAX);
-        Assertion **items = realloc(b->list->items, n * sizeof(Assertion *));
-        if (!items)
-                return -ENOMEM;
-        b->list->items = items;
-        char **origins = realloc(b->origin, n * sizeof(char *));
-        if (!origins)
-                return -ENOMEM;
-        b->origin = origins;
-        for (size_t i = 0; i < l->n; i++) {
-                char *o = strdup(origin);
-                if (!o)
-                        return -ENOMEM;
-                b->origin[b->list->n] = o;
-                b->list->items[b->list->n++] = TAKE_PTR(l->items[i]);
-        }
-        l->n = 0;
+                return operation_error_set(err, r, NULL, "%s", error ? error : strerror(-r));
         return 0;
 }
 
-static int batch_from_parameters(json_t *parameters, Batch *ret, OperationError *err)
+static int batch_from_parameters(json_t *parameters, AssertionBatch *b, OperationError *err)
 {
-        _cleanup_(batch_done) Batch b = {};
         json_t *files = json_object_get(parameters, "files"),
                *text = json_object_get(parameters, "assertions");
         json_t *e;
@@ -105,189 +86,97 @@ static int batch_from_parameters(json_t *parameters, Batch *ret, OperationError 
                 if (!json_is_string(text))
                         return fail_usage(err, NULL,
                                           "\"assertions\" must be a string (an assertion stream)");
-                r = batch_add(&b, origin ? origin : "assertions", json_string_value(text),
-                              json_string_length(text), err);
+                return batch_add(b, origin ? origin : "assertions", text, err);
+        }
+        if (!json_is_array(files) || json_array_size(files) == 0)
+                return fail_usage(err, NULL, "needs \"files\" (a non-empty array) or \"assertions\"");
+        if (json_array_size(files) > OPERATION_FILES_MAX)
+                return fail_usage(err, NULL, "too many files in one request");
+        json_array_foreach (files, i, e) {
+                json_t *name = json_object_get(e, "name"), *data = json_object_get(e, "assertions");
+                if (!json_is_string(name) || !json_is_string(data))
+                        return fail_usage(err, NULL,
+                                          "each of \"files\" needs \"name\" and \"assertions\" strings");
+                r = batch_add(b, json_string_value(name), data, err);
                 if (r < 0)
                         return r;
-        } else {
-                if (!json_is_array(files) || json_array_size(files) == 0)
-                        return fail_usage(err, NULL,
-                                          "needs \"files\" (a non-empty array) or \"assertions\"");
-                if (json_array_size(files) > OPERATION_FILES_MAX)
-                        return fail_usage(err, NULL, "too many files in one request");
-                json_array_foreach (files, i, e) {
-                        json_t *name = json_object_get(e, "name"), *data = json_object_get(e, "assertions");
-                        if (!json_is_string(name) || !json_is_string(data))
-                                return fail_usage(
-                                        err, NULL,
-                                        "each of \"files\" needs \"name\" and \"assertions\" strings");
-                        r = batch_add(&b, json_string_value(name), json_string_value(data),
-                                      json_string_length(data), err);
-                        if (r < 0)
-                                return r;
-                }
         }
-        *ret = b;
-        b = (Batch){};
         return 0;
 }
 
-static json_t *verdict_json(const char *origin, const TrustVerdict *v)
-{
-        const Assertion *a = v->assertion;
-        _cleanup_free_ char *what = assertion_describe(a);
-        json_t *revision = json_object_get(a->headers, "revision");
-        json_t *o =
-                json_pack("{s:s, s:s, s:s, s:s, s:I}", "file", origin, "assertion", strempty(what), "type",
-                          a->type, "verdict", trust_verdict_kind_to_string(v->kind), "revision",
-                          (json_int_t) (json_is_string(revision) ? atoll(json_string_value(revision)) : 0));
-
-        if (!o)
-                return NULL;
-        if (v->kind == TRUST_VERDICT_REFUSED)
-                json_object_set_new(o, "reason", json_string(v->reason));
-        /* For the journal: whose grant this is. */
-        for (const char *const *k = (const char *const[]){ "brand-id", "email", NULL }; *k; k++)
-                if (assertion_header_string(a, *k))
-                        json_object_set_new(o, *k, json_string(assertion_header_string(a, *k)));
-        return o;
-}
-
-static json_t *batch_report_json(const Batch *b, const TrustReport *report)
-{
-        _cleanup_json_ json_t *array = json_array();
-
-        for (size_t i = 0; array && i < report->n; i++)
-                if (json_array_append_new(array, verdict_json(b->origin[i], &report->verdicts[i])) < 0)
-                        return NULL;
-        return json_pack("{s:O, s:b}", "assertions", array, "committed", report->committed);
-}
-
-static int check_assertions(OperationContext *c, json_t *parameters, bool store, json_t **ret,
+static int operation_import(OperationContext *c, json_t *parameters, OperationResult *ret,
                             OperationError *err)
 {
-        _cleanup_(batch_done) Batch b = {};
-        _cleanup_trust_report_ TrustReport *report = NULL;
-        const char *verb = store ? "import" : "verify";
+        _cleanup_(assertion_batch_done) AssertionBatch b = {};
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_free_ char *error = NULL;
         int r;
 
         r = batch_from_parameters(parameters, &b, err);
         if (r < 0)
                 return r;
-        r = store ? trust_db_import(c->db, b.list, &report) : trust_db_check(c->db, b.list, &report);
+        r = provision_report_new(PROVISION_REPORT_IMPORT, &report);
+        if (r >= 0)
+                r = provision_import(c->db, NULL, &b, IMPORT_USERS_NONE, report, &error);
         if (r < 0)
-                return fail(err, r, verb, "cannot %s the assertions: %s", store ? "store" : "check",
-                            strerror(-r));
-        *ret = batch_report_json(&b, report);
-        return *ret ? 0 : -ENOMEM;
+                return operation_error_set(err, r, "import", "%s", error ? error : strerror(-r));
+        ret->report = TAKE_PTR(report);
+        return 0;
 }
 
-int operation_import(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_verify(OperationContext *c, json_t *parameters, OperationResult *ret,
+                            OperationError *err)
 {
-        return check_assertions(c, parameters, true, ret, err);
-}
+        _cleanup_(assertion_batch_done) AssertionBatch b = {};
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_trust_report_ TrustReport *trust = NULL;
+        _cleanup_free_ char **origins = NULL;
+        int r;
 
-int operation_verify(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
-{
-        return check_assertions(c, parameters, false, ret, err);
+        r = batch_from_parameters(parameters, &b, err);
+        if (r < 0)
+                return r;
+        r = trust_db_check(c->db, &b.list, &trust);
+        if (r < 0)
+                return operation_error_set(err, r, "verify", "cannot check the assertions: %s",
+                                           strerror(-r));
+        origins = assertion_batch_origins(&b);
+        r = origins ? provision_report_new(PROVISION_REPORT_IMPORT, &report) : -ENOMEM;
+        if (r >= 0)
+                r = provision_report_add_verdicts(report, trust, origins);
+        if (r < 0)
+                return r;
+        ret->report = TAKE_PTR(report);
+        return 0;
 }
 
 /* --- users --- */
 
-json_t *operation_provision_report_json(const ProvisionReport *report)
-{
-        _cleanup_json_ json_t *array = json_array();
-
-        for (size_t i = 0; array && i < report->n; i++) {
-                const ProvisionResult *e = &report->items[i];
-                json_t *o = json_pack("{s:s?, s:s?, s:s}", "user", e->user_name, "assertion", e->assertion,
-                                      "outcome", provision_outcome_to_string(e->outcome));
-                if (o && e->reason[0])
-                        json_object_set_new(o, "reason", json_string(e->reason));
-                if (!o || json_array_append_new(array, o) < 0)
-                        return NULL;
-        }
-        return TAKE_PTR(array);
-}
-
-size_t operation_count_refused(json_t *entries, const char *key, const char *refused_value)
-{
-        size_t i, n = 0;
-        json_t *e;
-
-        json_array_foreach (entries, i, e)
-                if (streq(strempty(json_string_value(json_object_get(e, key))), refused_value))
-                        n++;
-        return n;
-}
-
-static int users_reply(ProvisionReport *report, json_t **ret)
-{
-        json_t *users = operation_provision_report_json(report);
-
-        *ret = users ? json_pack("{s:o}", "users", users) : NULL;
-        return *ret ? 0 : -ENOMEM;
-}
-
 int operation_import_media_data(OperationContext *c, const char *label, const char *data, size_t size,
-                                json_t **ret, OperationError *err)
+                                OperationResult *ret, OperationError *err)
 {
-        _cleanup_(batch_done) Batch b = {};
-        _cleanup_trust_report_ TrustReport *trust = NULL;
-        _cleanup_json_ json_t *o = NULL, *users = json_array();
-        Provisioner *p = c->provisioner;
+        _cleanup_(assertion_batch_done) AssertionBatch b = {};
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_free_ char *error = NULL;
         int r;
 
-        if (!users)
-                return -ENOMEM;
-        r = batch_add(&b, label, data, size, err);
+        r = assertion_batch_add(&b, label, data, size, &error);
+        if (r < 0)
+                return operation_error_set(err, r, NULL, "%s", error ? error : strerror(-r));
+        r = provision_report_new(PROVISION_REPORT_MEDIA, &report);
         if (r < 0)
                 return r;
-        r = trust_db_import(c->db, b.list, &trust);
-        if (r < 0)
-                return fail(err, r, label, "cannot store the assertions: %s", strerror(-r));
-        o = batch_report_json(&b, trust);
-        if (!o || json_object_set_new(o, "source", json_string(label)) < 0 ||
-            json_object_set(o, "users", users) < 0)
+        if (!(report->source = strdup(label)))
                 return -ENOMEM;
-        if (trust->n_refused > 0) {
-                *ret = TAKE_PTR(o);
-                return 0;
-        }
-
-        const char *not_creating = NULL;
-        if (p->config->media.create_users == CONFIG_CREATE_USERS_NEVER)
-                not_creating = "users are not created from media (media.create-users: never)";
-        else if (p->config->media.create_users == CONFIG_CREATE_USERS_UNMANAGED_ONLY &&
-                 provision_device_is_managed(p) > 0)
-                not_creating =
-                        "this device already has users; none created (media.create-users: unmanaged-only)";
-        if (not_creating) {
-                json_object_set_new(o, "note", json_string(not_creating));
-                *ret = TAKE_PTR(o);
-                return 0;
-        }
-
-        /* Only the grants this medium brought: a stick is not a way to re-run older grants. */
-        for (size_t i = 0; i < b.list->n; i++) {
-                _cleanup_provision_report_ ProvisionReport *report = NULL;
-                const Assertion *a = b.list->items[i];
-
-                if (!streq(a->type, "system-user"))
-                        continue;
-                r = provision_create_users(p, assertion_header_string(a, "brand-id"),
-                                           assertion_header_string(a, "email"), true, &report);
-                if (r < 0)
-                        return fail(err, r, label, "%s", strerror(-r));
-                _cleanup_json_ json_t *more = operation_provision_report_json(report);
-                if (!more || json_array_extend(users, more) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(o);
+        r = provision_import(c->db, c->provisioner, &b, IMPORT_USERS_MEDIA, report, &error);
+        if (r < 0)
+                return operation_error_set(err, r, label, "%s", error ? error : strerror(-r));
+        ret->report = TAKE_PTR(report);
         return 0;
 }
 
-int operation_import_media(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_import_media(OperationContext *c, json_t *parameters, OperationResult *ret,
+                                  OperationError *err)
 {
         _cleanup_free_ char *data = NULL, *error = NULL, *label = NULL;
         const char *path = json_string_value(json_object_get(parameters, "path"));
@@ -300,11 +189,26 @@ int operation_import_media(OperationContext *c, json_t *parameters, json_t **ret
                 return -ENOMEM;
         r = media_read_auto_import(path, &data, &size, &error);
         if (r < 0)
-                return fail(err, r, NULL, "%s", error ? error : strerror(-r));
+                return operation_error_set(err, r, NULL, "%s", error ? error : strerror(-r));
         return operation_import_media_data(c, label, data, size, ret, err);
 }
 
-int operation_create_users(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int users_report(OperationResult *ret, int (*f)(Provisioner *p, ProvisionReport *report),
+                        Provisioner *p, const char *verb, OperationError *err)
+{
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        int r = provision_report_new(PROVISION_REPORT_USERS, &report);
+
+        if (r >= 0)
+                r = f(p, report);
+        if (r < 0)
+                return operation_error_set(err, r, verb, "%s", strerror(-r));
+        ret->report = TAKE_PTR(report);
+        return 0;
+}
+
+static int operation_create_users(OperationContext *c, json_t *parameters, OperationResult *ret,
+                                  OperationError *err)
 {
         _cleanup_provision_report_ ProvisionReport *report = NULL;
         json_t *e = json_object_get(parameters, "email");
@@ -312,22 +216,19 @@ int operation_create_users(OperationContext *c, json_t *parameters, json_t **ret
 
         if (e && !json_is_string(e) && !json_is_null(e))
                 return fail_usage(err, "create-user", "\"email\" must be a string");
-        const char *email = json_string_value(e);
-        r = provision_create_users(c->provisioner, NULL, email, email != NULL, &report);
+        r = provision_report_new(PROVISION_REPORT_USERS, &report);
+        if (r >= 0)
+                r = provision_create_users(c->provisioner, json_string_value(e), report);
         if (r < 0)
-                return fail(err, r, "create-user", "%s", strerror(-r));
-        return users_reply(report, ret);
+                return operation_error_set(err, r, "create-user", "%s", strerror(-r));
+        ret->report = TAKE_PTR(report);
+        return 0;
 }
 
-int operation_expire(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_expire(OperationContext *c, json_t *parameters, OperationResult *ret,
+                            OperationError *err)
 {
-        _cleanup_provision_report_ ProvisionReport *report = NULL;
-        int r;
-
-        r = provision_expire(c->provisioner, &report);
-        if (r < 0)
-                return fail(err, r, "expire", "%s", strerror(-r));
-        return users_reply(report, ret);
+        return users_report(ret, provision_expire, c->provisioner, "expire", err);
 }
 
 static json_t *list_entry(Provisioner *p, const HomeListEntry *h)
@@ -352,7 +253,7 @@ static json_t *list_entry(Provisioner *p, const HomeListEntry *h)
                          json_object_get(grant, "revision"), "managed", grant != NULL);
 }
 
-int operation_list(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_list(OperationContext *c, json_t *parameters, OperationResult *ret, OperationError *err)
 {
         _cleanup_json_ json_t *array = json_array();
         HomeListEntry *homes = NULL;
@@ -363,12 +264,12 @@ int operation_list(OperationContext *c, json_t *parameters, json_t **ret, Operat
                 return -ENOMEM;
         r = home_list(c->provisioner->home, &homes, &n);
         if (r < 0)
-                return fail(err, r, "list", "cannot list homes: %s", strerror(-r));
+                return operation_error_set(err, r, "list", "cannot list homes: %s", strerror(-r));
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(array, list_entry(c->provisioner, &homes[i]));
         home_list_free(homes, n);
-        *ret = json_pack("{s:O}", "users", array);
-        return *ret ? 0 : -ENOMEM;
+        ret->view = json_pack("{s:O}", "users", array);
+        return ret->view ? 0 : -ENOMEM;
 }
 
 static const char *user_parameter(json_t *parameters, const char *verb, OperationError *err)
@@ -380,7 +281,8 @@ static const char *user_parameter(json_t *parameters, const char *verb, Operatio
         return user && user[0] ? user : NULL;
 }
 
-int operation_inspect(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_inspect(OperationContext *c, json_t *parameters, OperationResult *ret,
+                             OperationError *err)
 {
         Provisioner *p = c->provisioner;
         _cleanup_json_ json_t *record = NULL;
@@ -394,34 +296,55 @@ int operation_inspect(OperationContext *c, json_t *parameters, json_t **ret, Ope
                 return -EINVAL;
         r = home_load_record(p->home, user, &record, &rerr);
         if (r < 0)
-                return fail(err, r, user, "%s", r == -ENOENT ? "no such user managed here" : rerr.message);
+                return operation_error_set(err, r, user, "%s",
+                                           r == -ENOENT ? "no such user managed here" : rerr.message);
         (void) home_state(p->home, user, &state);
         (void) user_record_verify(record, p->home->key->pkey, &signature);
 
+        /* The grant the user came from, by its primary key (brand-id, email) in the trust database. */
         json_t *grant = json_object_get(record, GRANT_RECORD_EXTENSION);
         const char *key[] = { json_string_value(json_object_get(grant, "brandId")),
                               json_string_value(json_object_get(grant, "email")), NULL };
         const Assertion *a = key[0] && key[1] ? trust_db_find(c->db, "system-user", key) : NULL;
 
-        *ret = json_pack("{s:s, s:s, s:O, s:o?}", "state", home_state_to_string(state), "signature",
-                         user_record_signature_state_to_string(signature), "record", record, "assertion",
-                         a ? assertion_to_json(a) : NULL);
-        return *ret ? 0 : -ENOMEM;
+        ret->view = json_pack("{s:s, s:s, s:O, s:o?}", "state", home_state_to_string(state), "signature",
+                              user_record_signature_state_to_string(signature), "record", record,
+                              "assertion", a ? assertion_to_json(a) : NULL);
+        return ret->view ? 0 : -ENOMEM;
 }
 
-int operation_remove(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_remove(OperationContext *c, json_t *parameters, OperationResult *ret,
+                            OperationError *err)
 {
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_json_ json_t *record = NULL;
         _cleanup_free_ char *error = NULL;
+        RecordError rerr = {};
         const char *user = user_parameter(parameters, "remove", err);
+        UserResult *e;
         int r;
 
         if (!user)
                 return -EINVAL;
+        r = provision_report_new(PROVISION_REPORT_REMOVE, &report);
+        if (r < 0)
+                return r;
+        r = provision_report_add_user(report, NULL, user, &e);
+        if (r < 0)
+                return r;
+        /* For the journal: whose grant goes (read before the record is gone). */
+        if (home_load_record(c->provisioner->home, user, &record, &rerr) >= 0 &&
+            json_object_get(record, GRANT_RECORD_EXTENSION) &&
+            grant_origin_from_record(json_object_get(record, GRANT_RECORD_EXTENSION), &e->what) < 0)
+                return -ENOMEM;
         r = provision_remove_user(c->provisioner, user, &error);
         if (r < 0)
-                return fail(err, r, user, "%s", error ? error : strerror(-r));
-        *ret = json_pack("{s:s, s:s}", "user", user, "outcome", "removed");
-        return *ret ? 0 : -ENOMEM;
+                return operation_error_set(err, r, user, "%s", error ? error : strerror(-r));
+        r = user_result_set(report, e, PROVISION_REMOVED, 0, "removed by the administrator");
+        if (r < 0)
+                return r;
+        ret->report = TAKE_PTR(report);
+        return 0;
 }
 
 static int count_one(const Assertion *a, bool trusted, void *userdata)
@@ -437,7 +360,8 @@ static int count_one(const Assertion *a, bool trusted, void *userdata)
         return 0;
 }
 
-int operation_status(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_status(OperationContext *c, json_t *parameters, OperationResult *ret,
+                            OperationError *err)
 {
         Provisioner *p = c->provisioner;
         _cleanup_free_ char *device = NULL;
@@ -450,7 +374,8 @@ int operation_status(OperationContext *c, json_t *parameters, json_t **ret, Oper
                 return -ENOMEM;
         r = trust_db_foreach(c->db, NULL, NULL, count_one, o);
         if (r < 0)
-                return fail(err, r, "status", "cannot read the assertion database: %s", strerror(-r));
+                return operation_error_set(err, r, "status", "cannot read the assertion database: %s",
+                                           strerror(-r));
         if (home_list(p->home, &homes, &n_homes) < 0)
                 n_homes = 0;
         home_list_free(homes, n_homes);
@@ -469,7 +394,7 @@ int operation_status(OperationContext *c, json_t *parameters, json_t **ret, Oper
         char text[RFC3339_MAX];
         if (floor > p->now && time_format_rfc3339(floor, text) >= 0)
                 json_object_set_new(o, "clock-floor", json_string(text));
-        *ret = TAKE_PTR(o);
+        ret->view = TAKE_PTR(o);
         return 0;
 }
 
@@ -498,7 +423,8 @@ static int known_one(const Assertion *a, bool trusted, void *userdata)
         return 0;
 }
 
-int operation_known(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err)
+static int operation_known(OperationContext *c, json_t *parameters, OperationResult *ret,
+                           OperationError *err)
 {
         const char *type = json_string_value(json_object_get(parameters, "type"));
         json_t *filters = json_object_get(parameters, "filters"), *e;
@@ -510,7 +436,7 @@ int operation_known(OperationContext *c, json_t *parameters, json_t **ret, Opera
                 return fail_usage(err, "known", "needs an assertion \"type\", e.g. system-user");
         if (!assertion_type_primary_keys(type)) {
                 err->usage = true;
-                return fail(err, -EINVAL, "known", "unknown assertion type '%s'", type);
+                return operation_error_set(err, -EINVAL, "known", "unknown assertion type '%s'", type);
         }
         if (filters && (!json_is_array(filters) || json_array_size(filters) > 64))
                 return fail_usage(err, "known", "\"filters\" must be an array of HEADER=VALUE strings");
@@ -519,7 +445,8 @@ int operation_known(OperationContext *c, json_t *parameters, json_t **ret, Opera
                 const char *s = json_string_value(e);
                 if (!s || !strchr(s, '=') || s[0] == '=') {
                         err->usage = true;
-                        return fail(err, -EINVAL, "known", "'%s' is not a HEADER=VALUE filter", strempty(s));
+                        return operation_error_set(err, -EINVAL, "known",
+                                                   "'%s' is not a HEADER=VALUE filter", strempty(s));
                 }
                 f[i] = (char *) s;
         }
@@ -536,23 +463,25 @@ int operation_known(OperationContext *c, json_t *parameters, json_t **ret, Opera
         if (fclose(out.stream) != 0 && r >= 0)
                 r = -ENOMEM;
         if (r < 0)
-                return fail(err, r, "known", "cannot list assertions: %s", strerror(-r));
-        *ret = json_pack("{s:O, s:s%}", "assertions", array, "stream", strempty(stream), stream_size);
-        return *ret ? 0 : -ENOMEM;
+                return operation_error_set(err, r, "known", "cannot list assertions: %s", strerror(-r));
+        ret->view = json_pack("{s:O, s:s%}", "assertions", array, "stream", strempty(stream), stream_size);
+        return ret->view ? 0 : -ENOMEM;
 }
 
 static const Operation operations[] = {
-        { "Import", operation_import, .writes = true },
-        { "Verify", operation_verify },
+        { "Import", operation_import, PROVISION_REPORT_IMPORT, .reports = true, .writes = true },
+        { "Verify", operation_verify, PROVISION_REPORT_IMPORT, .reports = true },
         { "Known", operation_known },
-        { "ImportMedia", operation_import_media, .needs_provisioner = true, .writes = true,
-          .changes_users = true },
-        { "CreateUsers", operation_create_users, .needs_provisioner = true, .writes = true,
-          .changes_users = true },
-        { "Expire", operation_expire, .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "ImportMedia", operation_import_media, PROVISION_REPORT_MEDIA, .reports = true,
+          .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "CreateUsers", operation_create_users, PROVISION_REPORT_USERS, .reports = true,
+          .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "Expire", operation_expire, PROVISION_REPORT_USERS, .reports = true, .needs_provisioner = true,
+          .writes = true, .changes_users = true },
         { "List", operation_list, .needs_provisioner = true },
         { "Inspect", operation_inspect, .needs_provisioner = true },
-        { "Remove", operation_remove, .needs_provisioner = true, .writes = true, .changes_users = true },
+        { "Remove", operation_remove, PROVISION_REPORT_REMOVE, .reports = true, .needs_provisioner = true,
+          .writes = true, .changes_users = true },
         { "Status", operation_status, .needs_provisioner = true },
 };
 

@@ -2,28 +2,30 @@
 #pragma once
 
 /* The operations behind the CLI verbs that read or change state, written once: corehomectl --root runs
- * them in process on a tree, corehomed runs them for io.corehomed.Manager calls. Each takes its request as
- * a JSON object (the Manager's call parameters) and produces a JSON object (the Manager's reply; the CLI
- * prints it with --json, or turns it into text). Refusals (an assertion or a user refused) are part of the
- * result; only a failure of the operation itself (malformed request, unknown user, unreadable medium)
- * is an error. */
+ * them in process on a tree, corehomed runs them for io.corehomed.Manager calls. Each takes its request as a
+ * JSON object (the Manager's call parameters) and gives a typed result: a ProvisionReport for everything
+ * that decides on assertions or users (the daemon logs it field by field; report-json.h makes the reply),
+ * or a view (a JSON document: list, inspect, status, known). Refusals (an assertion or a user refused) are
+ * part of the result; only a failure of the operation itself (a malformed request, an unknown user, an
+ * unreadable medium) is an error. */
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "provision.h"
+#include "provisioner.h"
+#include "report.h"
 #include "trust-db.h"
 
 /* The Manager's interface and its socket (root only). The CLI talks to it when run without --root. */
 #define MANAGER_INTERFACE      "io.corehomed.Manager"
 #define MANAGER_SOCKET_DEFAULT "/run/corehomed/io.corehomed.Manager"
-/* Varlink error names of the Manager: {"prefix": what, "message": why}. */
+/* Varlink error names of the Manager: {"prefix": what, "message": why, "errno": N}. */
 #define MANAGER_ERROR_FAILED          MANAGER_INTERFACE ".Failed"
 #define MANAGER_ERROR_INVALID_REQUEST MANAGER_INTERFACE ".InvalidRequest"
 
-/* Most files, and most assertions, one Import may carry (the CLI's command line, one Manager call). */
-#define OPERATION_FILES_MAX      64
-#define OPERATION_ASSERTIONS_MAX (ASSERTION_STREAM_MAX * 16)
+/* Most files one Import may carry (the CLI's command line, one Manager call); the assertions of all of
+ * them together are bounded by ASSERTION_BATCH_MAX. */
+#define OPERATION_FILES_MAX 64
 
 typedef struct OperationContext {
         Provisioner *provisioner; /* required by operations with needs_provisioner */
@@ -32,18 +34,37 @@ typedef struct OperationContext {
         const char *daemon_state; /* status: how the daemon is doing; NULL offline */
 } OperationContext;
 
+/* Why an operation failed; the strings are allocated (operation_error_done() frees them). */
 typedef struct OperationError {
-        bool usage;        /* the request itself was malformed (the CLI's exit status 2) */
-        char prefix[256];  /* what the message is about (a file, a user, a verb), "" for nothing */
-        char message[768]; /* why, in words */
+        bool usage;    /* the request itself was malformed (the CLI's exit status 2) */
+        char *prefix;  /* what the message is about (a file, a user, a verb), NULL for nothing */
+        char *message; /* why, in words */
 } OperationError;
 
-typedef int (*OperationFunction)(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
+void operation_error_done(OperationError *err);
+/* Sets err (replacing what it held) and returns r. */
+int operation_error_set(OperationError *err, int r, const char *prefix, const char *format, ...)
+        _printf_(4, 5);
+
+typedef struct OperationResult {
+        ProvisionReport *report; /* what a deciding operation decided */
+        json_t *view;            /* what a reading operation shows */
+} OperationResult;
+
+void operation_result_done(OperationResult *r);
+/* The Manager's reply (and what --json prints): the view, or the report in its JSON shape. New reference,
+ * NULL when out of memory. */
+json_t *operation_result_reply(const OperationResult *r);
+
+typedef int (*OperationFunction)(OperationContext *c, json_t *parameters, OperationResult *ret,
+                                 OperationError *err);
 
 typedef struct Operation {
         const char *name; /* the Manager method: io.corehomed.Manager.<name> */
         OperationFunction function;
-        bool needs_provisioner; /* else the trust database is enough */
+        ProvisionReportKind report_kind; /* with reports: the shape of the report */
+        bool reports;                    /* the result is a report (else a view) */
+        bool needs_provisioner;          /* else the trust database is enough */
         bool writes; /* changes the state below the root: runs with the root's lock held (root-lock.h),
                         on a state loaded under it, after recovery */
         bool changes_users; /* may create, update or remove users: homes and expiry need a look after */
@@ -54,45 +75,7 @@ const Operation *operation_find(const char *name);
 /* Every operation, for registering them; *ret_n entries. */
 const Operation *operation_table(size_t *ret_n);
 
-/* Import / Verify: {"files": [{"name": N, "assertions": TEXT}, ...]} or {"assertions": TEXT[, "origin": N]}.
- * Result: {"assertions": [{file, assertion, type, verdict[, reason], revision[, brand-id][, email]}],
- * "committed": bool}. The files form one batch, stored only when nothing in it is refused. */
-int operation_import(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-int operation_verify(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* ImportMedia: {"path": P} (a directory holding auto-import.assert, or a block device): reads it
- * synchronously, then as operation_import_media_data(). */
-int operation_import_media(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* The import-media flow for bytes already read (label names their origin, "PATH/auto-import.assert"):
- * decode, import as one batch, then create the users of the batch's system-user assertions as
- * media.create-users allows. Result: {"source": label, "assertions": [...], "committed": bool,
- * "users": [report entries][, "note": why no users were created]}. */
+/* ImportMedia's second half, for bytes already read (label names their origin,
+ * "PATH/auto-import.assert"): one import of the medium's assertions, users as media.create-users allows. */
 int operation_import_media_data(OperationContext *c, const char *label, const char *data, size_t size,
-                                json_t **ret, OperationError *err);
-
-/* CreateUsers: {"email": E} optional. Expire: {}. Result: {"users": [{user, assertion, outcome[, reason]}]}.
- */
-int operation_create_users(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-int operation_expire(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* List: {}. Result: {"users": [{user, uid, state, expires?, brand?, email?, revision?, managed}]}. */
-int operation_list(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* Inspect: {"userName": U}. Result: {state, signature, record[, assertion]}. */
-int operation_inspect(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* Remove: {"userName": U}. Result: {user, outcome: "removed"}. */
-int operation_remove(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* Status: {}. Result: {device, trusted, stored, trusted-accounts, users, daemon, root[, clock-floor]}. */
-int operation_status(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* Known: {"type": T[, "filters": ["HEADER=VALUE", ...]]}. Result: {"assertions": [assertion JSON],
- * "stream": the same assertions in snapd's stream form}. */
-int operation_known(OperationContext *c, json_t *parameters, json_t **ret, OperationError *err);
-
-/* Report helpers shared with the daemon's logging. */
-json_t *operation_provision_report_json(const ProvisionReport *report);
-/* How many entries of a {"users": [...]} / {"assertions": [...]} array were refused. */
-size_t operation_count_refused(json_t *entries, const char *key, const char *refused_value);
+                                OperationResult *ret, OperationError *err);
