@@ -85,7 +85,7 @@ int home_luks_settings_from_record(json_t *record, const char *machine_id, HomeL
                                  *const pbkdfs[] = { "argon2id", "argon2i", "pbkdf2" },
                                  *const hashes[] = { "sha256", "sha512" }, *const fs[] = { "ext4", "btrfs" };
         HomeLuksSettings s = {};
-        uint64_t u, time_usec, memory, threads, sector;
+        uint64_t u = 0, time_usec = 0, memory = 0, threads = 0, sector = 0;
         bool is_pbkdf2;
         json_t *v;
         int r;

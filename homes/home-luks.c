@@ -573,7 +573,7 @@ static int luks_activate(Home *h, const HomeLayout *l, const char *password, cha
         char fs_uuid[ID128_UUID_STRING_MAX], luks_uuid[ID128_UUID_STRING_MAX];
         HomeLuksSettings settings;
         HomeGptPartition part;
-        int r, index;
+        int r, index = -1;
 
         r = luks_setup_init(&s, l);
         if (r < 0)
