@@ -170,6 +170,7 @@ static void remove_destroys_nested_subvolumes(void **state)
         assert_false(test_exists(b.root, "/var/lib/systemd/home/alice.identity"));
         list = test_output("btrfs subvolume list '%s/home' | wc -l", b.root);
         assert_string_equal(list, "0\n");
+        free(out);
         out = test_output("ls -A '%s/home' | wc -l", b.root);
         assert_string_equal(out, "0\n");
         h = home_free(h);
