@@ -300,6 +300,20 @@ int home_luks_dm_close(const char *dm_name)
         return crypt_deactivate_by_name(cd, dm_name, 0);
 }
 
+int home_luks_dm_close_force(const char *dm_name)
+{
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r = init_by_name(dm_name, &cd);
+
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        /* FORCE replaces the table with an error target first: whoever still uses it (or waits on a
+         * suspended device) gets I/O errors instead of the data, and the device goes. */
+        return crypt_deactivate_by_name(cd, dm_name, CRYPT_DEACTIVATE_FORCE);
+}
+
 int home_luks_dm_suspend(const char *dm_name)
 {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;

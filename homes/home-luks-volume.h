@@ -70,6 +70,8 @@ int home_luks_volume_activate(HomeLuksVolume *v, const char *dm_name, bool disca
 int home_luks_dm_exists(const char *dm_name);
 /* Closes /dev/mapper/<dm_name>; 0 when it was not there. -EBUSY while mounted. */
 int home_luks_dm_close(const char *dm_name);
+/* Closes it even while in use or suspended (removal of a locked home): users get I/O errors. */
+int home_luks_dm_close_force(const char *dm_name);
 /* Suspends it and drops the key from the kernel (crypt_suspend), and resumes with the first password of
  * passwords that opens a keyslot (-ENOKEY when none does). */
 int home_luks_dm_suspend(const char *dm_name);

@@ -708,7 +708,21 @@ static int luks_update_identity(Home *h, const HomeLayout *l, const char *embedd
 static int luks_remove(Home *h, const HomeLayout *l, RecordError *err)
 {
         _cleanup_free_ char *tmp = NULL;
+        char dm_name[64];
         int r;
+
+        /* A locked (suspended) home reaches here still mounted: unmounting it normally would block until
+         * it is resumed, which needs a password we do not have at revocation. Its key is already gone from
+         * the kernel; it is detached lazily and its device closed by force. */
+        snprintf(dm_name, sizeof(dm_name), DM_NAME_PREFIX "%s", l->user_name);
+        if (home_path_is_mount_point(l->home_directory) > 0 &&
+            umount2(l->home_directory, UMOUNT_NOFOLLOW | MNT_DETACH) < 0)
+                return home_error(err, -errno, "%s: cannot detach: %m", l->home_directory);
+        if (home_luks_dm_exists(dm_name) > 0) {
+                r = home_luks_dm_close_force(dm_name);
+                if (r < 0)
+                        return home_error(err, r, "/dev/mapper/%s: cannot close: %s", dm_name, strerror(-r));
+        }
 
         r = home_sibling_temp_path(l->image_path, "removing", &tmp);
         if (r < 0)

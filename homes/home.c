@@ -936,6 +936,9 @@ int home_remove(Home *h, const char *user_name, RecordError *err)
                 if (!(h->flags & HOME_ALLOW_MOUNT))
                         return home_error(err, -EBUSY, "%s: home is active and mounting is disabled here",
                                           user_name);
+        }
+        /* A locked luks home cannot be deactivated without its password; its remove tears it down. */
+        if (c.state == HOME_STATE_ACTIVE || (c.state == HOME_STATE_LOCKED && !c.storage->needs_password)) {
                 r = home_deactivate(h, user_name, err);
                 if (r < 0)
                         return r;
