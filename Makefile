@@ -5,6 +5,7 @@ SHELL := /bin/bash
 # Every Debian package the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format \
 	libjansson-dev libgpgme-dev gnupg libyaml-dev libcryptsetup-dev cryptsetup-bin libudev-dev udev \
+	libfdisk-dev libblkid-dev libcrypt-dev btrfs-progs \
 	libcurl4-openssl-dev libssl-dev openssl libsystemd-dev libcmocka-dev \
 	systemd-homed systemd-userdbd libnss-systemd dbus util-linux mount e2fsprogs python3 \
 	golang-go golang-github-snapcore-snapd-dev golang-golang-x-crypto-dev golang-gopkg-check.v1-dev \

@@ -479,11 +479,41 @@ static int parse_storage(Parser *p, const yaml_event_t *v, const char *key, Conf
                 return r;
         if (streq(s, "directory"))
                 c->users.storage = CONFIG_STORAGE_DIRECTORY;
-        else if (streq(s, "subvolume") || streq(s, "luks"))
-                return parser_error(p, event_line(v), key, -EOPNOTSUPP,
-                                    "storage '%s' is not supported yet (only directory is)", s);
+        else if (streq(s, "subvolume"))
+                c->users.storage = CONFIG_STORAGE_SUBVOLUME;
+        else if (streq(s, "luks"))
+                c->users.storage = CONFIG_STORAGE_LUKS;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be directory");
+                return parser_error(p, event_line(v), key, -EBADMSG, "must be directory, subvolume or luks");
+        return 0;
+}
+
+/* Bytes, or a number with one of the suffixes K, M, G, T (powers of 1024), e.g. 20G. */
+static int parse_disk_size(Parser *p, const yaml_event_t *v, const char *key, Config *c)
+{
+        static const char suffixes[] = "KMGT";
+        const char *s = NULL, *u;
+        uint64_t n = 0;
+        int r = value_string(p, v, key, &s);
+
+        if (r < 0)
+                return r;
+        for (u = s; *u >= '0' && *u <= '9'; u++) {
+                if (n > (UINT64_MAX - 9) / 10)
+                        return parser_error(p, event_line(v), key, -EBADMSG, "too large");
+                n = n * 10 + (uint64_t) (*u - '0');
+        }
+        if (u == s || (u[0] && (u[1] || !strchr(suffixes, u[0]))))
+                return parser_error(p, event_line(v), key, -EBADMSG,
+                                    "not a size (bytes, or a number with K, M, G or T, e.g. 20G)");
+        for (const char *k = suffixes; u[0] && k <= strchr(suffixes, u[0]); k++) {
+                if (n > UINT64_MAX / 1024)
+                        return parser_error(p, event_line(v), key, -EBADMSG, "too large");
+                n *= 1024;
+        }
+        if (n < CONFIG_DISK_SIZE_MIN || n > CONFIG_DISK_SIZE_MAX)
+                return parser_error(p, event_line(v), key, -EBADMSG, "must be between 5M and 5T");
+        c->users.disk_size = n;
         return 0;
 }
 
@@ -571,6 +601,7 @@ static const Field media_fields[] = {
 static const Field users_fields[] = {
         { "admin-groups", parse_admin_groups },
         { "storage", parse_storage },
+        { "disk-size", parse_disk_size },
         { "shell", parse_shell },
 };
 
@@ -939,6 +970,10 @@ const char *config_storage_to_string(ConfigStorage v)
         switch (v) {
         case CONFIG_STORAGE_DIRECTORY:
                 return "directory";
+        case CONFIG_STORAGE_SUBVOLUME:
+                return "subvolume";
+        case CONFIG_STORAGE_LUKS:
+                return "luks";
         }
         return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macros.h"
 #include "time-util.h"
@@ -39,10 +40,16 @@ typedef enum ConfigMediaDevices {
         CONFIG_MEDIA_DEVICES_ANY,       /* also loop devices and fixed disks: for tests */
 } ConfigMediaDevices;
 
-/* users.storage: the home backend. Only directory exists yet. */
+/* users.storage: the home backend. */
 typedef enum ConfigStorage {
         CONFIG_STORAGE_DIRECTORY,
+        CONFIG_STORAGE_SUBVOLUME, /* btrfs subvolume (needs /home on btrfs) */
+        CONFIG_STORAGE_LUKS,      /* LUKS2 image, made at the user's first login */
 } ConfigStorage;
+
+/* users.disk-size bounds: systemd-homed's own (USER_DISK_SIZE_MIN / _MAX). */
+#define CONFIG_DISK_SIZE_MIN (5ULL * 1024 * 1024)
+#define CONFIG_DISK_SIZE_MAX (5ULL * 1024 * 1024 * 1024 * 1024)
 
 /* Where device.serial came from. */
 typedef enum ConfigSerialSource {
@@ -68,7 +75,8 @@ typedef struct ConfigUsers {
         char **admin_groups; /* NULL-terminated, never NULL; may be empty; default { "sudo" } */
         size_t n_admin_groups;
         ConfigStorage storage;
-        char *shell; /* absolute path, never NULL */
+        uint64_t disk_size; /* bytes, the records' diskSize; 0 = not set */
+        char *shell;        /* absolute path, never NULL */
 } ConfigUsers;
 
 typedef struct ConfigFleet {

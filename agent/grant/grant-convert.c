@@ -152,6 +152,9 @@ static int build_record(const SystemUser *u, const Assertion *a, const Config *c
                 return -ENOMEM;
         if (u->name && set(rec, "realName", json_string(u->name)) < 0)
                 return -ENOMEM;
+        if (config->users.disk_size &&
+            set(rec, "diskSize", json_integer((json_int_t) config->users.disk_size)) < 0)
+                return -ENOMEM;
         if (u->force_password_change && set(rec, "passwordChangeNow", json_true()) < 0)
                 return -ENOMEM;
         /* systemd refuses logins after notAfterUSec on its own, so the user is locked out at until even if

@@ -12,7 +12,8 @@
  *   notAfterUSec                  until, only for user-presence: until-expiration
  *   memberOf                      config users.admin-groups, when not empty
  *   shell                         config users.shell
- *   storage                       config users.storage ("directory")
+ *   storage                       config users.storage (directory | subvolume | luks)
+ *   diskSize                      config users.disk-size, when set
  *   disposition                   "regular"
  *   lastChangeUSec                last_change_usec
  *   io.corehomed.grant            {brandId, email, revision, format, signKey, authorityId, until (usec),
