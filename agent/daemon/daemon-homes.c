@@ -12,6 +12,7 @@
 typedef enum GrantValidity {
         GRANT_NOT_OURS, /* no grant: somebody else's home, never touched */
         GRANT_VALID,
+        GRANT_VALID_AT_LOGIN, /* valid, but its storage opens only with the user's password (luks) */
         GRANT_RAN_OUT,
 } GrantValidity;
 
@@ -24,8 +25,11 @@ static GrantValidity home_grant_validity(Daemon *d, const char *user_name, usec_
             !json_object_get(record, GRANT_RECORD_EXTENSION))
                 return GRANT_NOT_OURS;
         json_t *not_after = json_object_get(record, "notAfterUSec");
-        return !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > now ? GRANT_VALID
-                                                                                           : GRANT_RAN_OUT;
+        if (json_is_integer(not_after) && (usec_t) json_integer_value(not_after) <= now)
+                return GRANT_RAN_OUT;
+        if (streq(strempty(json_string_value(json_object_get(record, "storage"))), "luks"))
+                return GRANT_VALID_AT_LOGIN;
+        return GRANT_VALID;
 }
 
 void daemon_homes_activate(Daemon *d)
