@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's fleet poll: GET <fleet.url>/assertions every fleet.interval (with backoff after failures),
- * imported through the same pipeline as any other source (agent/fleet.c). */
+/* The daemon's fleet poll: GET <fleet.url>/assertions every fleet.interval (with backoff after failures).
+ * A worker process receives (agent/fleet-worker.h) while the loop goes on serving lookups and signals; the
+ * loop then applies what arrived (daemon_fleet_import()), with no network. Polls never overlap: a
+ * PollFleet is answered by a poll that starts after it arrived — at once when none is running, else right
+ * after the running one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +11,33 @@
 
 #include "daemon.h"
 #include "file-util.h"
+#include "fleet-worker.h"
 #include "fleet.h"
 #include "json-util.h"
 #include "macros.h"
+#include "string-util.h"
 
-/* The first poll waits a little after start: a fleet of devices booting together does not all ask at once,
- * and start-up (expiry, activation) comes first. */
+/* The first poll waits a little after start (at most this, and at most one interval): a fleet of devices
+ * booting together does not all ask at once, and start-up (expiry, activation) comes first. */
 #define FLEET_FIRST_POLL_MAX (30 * USEC_PER_SEC)
+/* How late the timer may fire, so the loop can wake up for several timers at once. */
+#define FLEET_TIMER_ACCURACY (USEC_PER_SEC / 10)
+/* PollFleet calls waiting for a poll: each holds a root connection of the Manager; more are refused. */
+#define FLEET_CALLS_MAX 64
+
+typedef struct FleetCalls {
+        VarlinkCall *items[FLEET_CALLS_MAX];
+        size_t n;
+} FleetCalls;
+
+struct DaemonFleet {
+        Daemon *daemon;
+        sd_event_source *timer; /* the next poll by time; off while one runs */
+        FleetWorker *worker;    /* the running poll's receiving half; NULL between polls */
+        FleetCalls running;     /* answered when the running poll is over */
+        FleetCalls waiting;     /* arrived during the running poll: answered by the next one */
+        usec_t started;         /* CLOCK_MONOTONIC: when the running poll started */
+};
 
 static uint64_t random_u64(void)
 {
@@ -25,18 +48,19 @@ static uint64_t random_u64(void)
         return v;
 }
 
-static int fleet_arm(Daemon *d, usec_t delay)
+static void fleet_arm(DaemonFleet *f, usec_t delay)
 {
         uint64_t now;
         int r;
 
-        r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-        if (r < 0)
-                return r;
-        r = sd_event_source_set_time(d->fleet_timer, now + delay);
+        r = sd_event_now(f->daemon->event, CLOCK_MONOTONIC, &now);
         if (r >= 0)
-                r = sd_event_source_set_enabled(d->fleet_timer, SD_EVENT_ONESHOT);
-        return r;
+                r = sd_event_source_set_time(f->timer, now + delay);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                daemon_log(&f->daemon->log, LOG_ERR, "cannot schedule the next fleet poll: %s",
+                           strerror(-r));
 }
 
 /* The configured TLS files, below --root when the daemon serves a tree (tests, images). */
@@ -63,19 +87,16 @@ static int fleet_tls_resolve(const char *root, const ConfigFleet *f, FleetTls *t
         return 0;
 }
 
-int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
+/* The one step of a poll that changes state (trust database, users, homes, the poll's state file): what
+ * the worker received is imported as one batch, users are created when fleet.create-users, the outcome is
+ * recorded. No network; it runs in the loop like every other state change. */
+static int daemon_fleet_import(Daemon *d, FleetReceived *received, json_t **ret_reply, char **ret_error)
 {
         const ConfigFleet *config = &d->provisioner->config->fleet;
         _cleanup_json_ json_t *reply = NULL;
         _cleanup_free_ char *error = NULL;
-        _cleanup_(fleet_tls_done) FleetTls tls = {};
-        FleetState state = {};
         int r;
 
-        if (!config->enabled) {
-                *ret_error = strdup("no fleet configured (fleet.url in corehomed.yaml)");
-                return -ENOENT;
-        }
         daemon_clock_sync(d);
         FleetPoll poll = {
                 .root = d->options.root,
@@ -84,60 +105,182 @@ int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error)
                 .db = d->provisioner->db,
                 .provisioner = d->provisioner,
         };
-        fleet_client_init(&poll.client, config);
-        r = fleet_tls_resolve(d->options.root, config, &tls, &poll.client);
-
-        /* The transfer blocks the loop for at most the client's timeouts; see docs/fleet.md. */
-        if (r >= 0)
-                r = fleet_poll(&poll, &reply, &error);
-        if (r < 0)
-                daemon_log(&d->log, LOG_WARNING, "fleet poll of %s failed: %s", config->url,
-                           error ? error : strerror(-r));
-        else
-                daemon_log(&d->log, LOG_INFO, "fleet poll of %s: %s", config->url,
-                           strempty(json_string_value(json_object_get(reply, "result"))));
-        if (r >= 0 && json_object_get(reply, "users"))
-                daemon_users_changed(d);
-
-        unsigned failures = 0;
-        if (fleet_state_load(d->options.root, &state) >= 0) {
-                failures = state.failures;
-                fleet_state_done(&state);
-        }
-        int k = fleet_arm(d, fleet_backoff_delay(failures, config->interval, random_u64()));
-        if (k < 0)
-                daemon_log(&d->log, LOG_ERR, "cannot schedule the next fleet poll: %s", strerror(-k));
+        r = fleet_poll_apply(&poll, received, &reply, &error);
         if (r < 0) {
                 *ret_error = TAKE_PTR(error);
                 return r;
+        }
+        if (json_integer_value(json_object_get(reply, "status")) == 200)
+                daemon_log_assertions(&d->log, reply, NULL);
+        json_t *users = json_object_get(reply, "users");
+        if (users) {
+                daemon_log_users(&d->log, d->provisioner->db, users, NULL);
+                daemon_users_changed(d);
         }
         *ret_reply = TAKE_PTR(reply);
         return 0;
 }
 
-static int on_fleet_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void call_fail(VarlinkCall *call, int error, const char *message)
 {
+        _cleanup_json_ json_t *p =
+                json_pack("{s:s, s:s, s:i}", "prefix", "fleet", "message", message, "errno", -error);
+
+        (void) varlink_call_error(call, MANAGER_ERROR_FAILED, p);
+}
+
+static void calls_answer(FleetCalls *calls, int r, json_t *reply, const char *error)
+{
+        for (size_t i = 0; i < calls->n; i++)
+                if (r < 0)
+                        call_fail(calls->items[i], r, error ? error : strerror(-r));
+                else
+                        (void) varlink_call_reply(calls->items[i], reply);
+        calls->n = 0;
+}
+
+static void poll_start(DaemonFleet *f);
+
+/* The running poll is over: answer its calls, then start the next poll at once for the calls that came
+ * during this one, or at the next interval (with backoff after a failure). */
+static void poll_finish(DaemonFleet *f, FleetReceived *received)
+{
+        _cleanup_(fleet_state_done) FleetState state = {};
         _cleanup_json_ json_t *reply = NULL;
         _cleanup_free_ char *error = NULL;
+        Daemon *d = f->daemon;
+        int r;
 
-        (void) daemon_fleet_poll(userdata, &reply, &error);
+        r = daemon_fleet_import(d, received, &reply, &error);
+        usec_t took = time_now_monotonic() - f->started;
+        if (r < 0)
+                daemon_log(&d->log, LOG_WARNING, "fleet poll of %s failed: %s (%llu.%01llu s)",
+                           d->provisioner->config->fleet.url, error ? error : strerror(-r),
+                           (unsigned long long) (took / USEC_PER_SEC),
+                           (unsigned long long) (took % USEC_PER_SEC / (USEC_PER_SEC / 10)));
+        else
+                daemon_log(&d->log, LOG_INFO, "fleet poll of %s: %s (%llu.%01llu s)",
+                           d->provisioner->config->fleet.url,
+                           strempty(json_string_value(json_object_get(reply, "result"))),
+                           (unsigned long long) (took / USEC_PER_SEC),
+                           (unsigned long long) (took % USEC_PER_SEC / (USEC_PER_SEC / 10)));
+        calls_answer(&f->running, r, reply, error);
+        if (f->waiting.n > 0) {
+                poll_start(f);
+                return;
+        }
+        unsigned failures = fleet_state_load(d->options.root, &state) >= 0 ? state.failures : 0;
+        fleet_arm(f, fleet_backoff_delay(failures, d->provisioner->config->fleet.interval, random_u64()));
+}
+
+static void on_received(FleetWorker *w, FleetReceived *received, void *userdata)
+{
+        DaemonFleet *f = userdata;
+
+        f->worker = NULL;
+        poll_finish(f, received);
+        fleet_worker_free(w);
+}
+
+static void poll_start(DaemonFleet *f)
+{
+        Daemon *d = f->daemon;
+        const ConfigFleet *config = &d->provisioner->config->fleet;
+        _cleanup_(fleet_tls_done) FleetTls tls = {};
+        int r;
+
+        (void) sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+        /* Every call that waited for a poll to start gets this one. */
+        f->running = f->waiting;
+        f->waiting.n = 0;
+        f->started = time_now_monotonic();
+
+        daemon_clock_sync(d);
+        FleetPoll poll = {
+                .root = d->options.root,
+                .now = d->provisioner->now,
+                .config = config,
+                .db = d->provisioner->db,
+        };
+        fleet_client_init(&poll.client, config);
+        r = fleet_tls_resolve(d->options.root, config, &tls, &poll.client);
+        if (r >= 0)
+                r = fleet_worker_start(d->event, &poll, config->timeout, on_received, f, &f->worker);
+        if (r < 0) {
+                _cleanup_(fleet_received_done) FleetReceived failed = {};
+                _cleanup_free_ char *why = strprintf("cannot start the fleet worker: %s", strerror(-r));
+                (void) fleet_received_fail(&failed, r, why);
+                poll_finish(f, &failed);
+                return;
+        }
+        daemon_log(&d->log, LOG_DEBUG, "fleet poll of %s: worker %d started", config->url,
+                   (int) fleet_worker_pid(f->worker));
+}
+
+static int on_fleet_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        DaemonFleet *f = userdata;
+
+        if (!f->worker)
+                poll_start(f);
+        return 0;
+}
+
+int daemon_fleet_poll_request(Daemon *d, VarlinkCall *call, char **ret_error)
+{
+        DaemonFleet *f = d->fleet;
+
+        if (!f) {
+                *ret_error = strdup("no fleet configured (fleet.url in corehomed.yaml)");
+                return -ENOENT;
+        }
+        if (f->waiting.n >= FLEET_CALLS_MAX) {
+                *ret_error = strprintf("%d PollFleet calls are waiting already", FLEET_CALLS_MAX);
+                return -EBUSY;
+        }
+        f->waiting.items[f->waiting.n++] = call;
+        if (!f->worker)
+                poll_start(f);
         return 0;
 }
 
 int daemon_fleet_start(Daemon *d)
 {
+        const ConfigFleet *config = &d->provisioner->config->fleet;
+        uint64_t now;
         int r;
 
-        if (!d->provisioner->config->fleet.enabled)
+        if (!config->enabled)
                 return 0;
-        r = sd_event_add_time_relative(d->event, &d->fleet_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC,
-                                       on_fleet_timer, d);
+        DaemonFleet *f = calloc(1, sizeof(DaemonFleet));
+        if (!f)
+                return -ENOMEM;
+        f->daemon = d;
+        d->fleet = f;
+
+        usec_t first = config->interval < FLEET_FIRST_POLL_MAX ? config->interval : FLEET_FIRST_POLL_MAX;
+        r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
-        return fleet_arm(d, random_u64() % FLEET_FIRST_POLL_MAX);
+        r = sd_event_add_time(d->event, &f->timer, CLOCK_MONOTONIC, now + random_u64() % first,
+                              FLEET_TIMER_ACCURACY, on_fleet_timer, f);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(f->timer, "fleet-poll");
+        return 0;
 }
 
 void daemon_fleet_stop(Daemon *d)
 {
-        d->fleet_timer = sd_event_source_disable_unref(d->fleet_timer);
+        DaemonFleet *f = d->fleet;
+
+        if (!f)
+                return;
+        /* A poll still receiving is abandoned: its worker is killed; nothing of it was applied. */
+        f->worker = fleet_worker_free(f->worker);
+        calls_answer(&f->running, -ESHUTDOWN, NULL, "corehomed is stopping");
+        calls_answer(&f->waiting, -ESHUTDOWN, NULL, "corehomed is stopping");
+        sd_event_source_disable_unref(f->timer);
+        free(f);
+        d->fleet = NULL;
 }

@@ -18,6 +18,7 @@
 #define DAEMON_USERDB_SOCKET_DEFAULT "/run/systemd/userdb/io.corehomed"
 
 typedef struct MediaQueue MediaQueue;
+typedef struct DaemonFleet DaemonFleet;
 
 typedef struct DaemonOptions {
         const char *root;          /* NULL for the running system */
@@ -36,8 +37,8 @@ typedef struct Daemon {
         UdevMonitor *udev;
         MediaQueue *media;
         ExpiryTimer *expiry;
-        sd_event_source *fleet_timer; /* NULL unless fleet.url is configured */
-        char *userdb_service;         /* the userdb service name: the socket's file name */
+        DaemonFleet *fleet;   /* NULL unless fleet.url is configured */
+        char *userdb_service; /* the userdb service name: the socket's file name */
         usec_t started;
 } Daemon;
 
@@ -81,8 +82,11 @@ size_t media_queue_length(const MediaQueue *q);
 /* Registers the io.corehomed.Manager methods (manager.c). */
 int manager_add_methods(VarlinkServer *s, Daemon *d);
 
-/* Schedules the fleet poll when the configuration has a fleet section (agent/daemon-fleet.c). */
+/* Schedules the fleet polls when the configuration has a fleet section (agent/daemon-fleet.c). */
 int daemon_fleet_start(Daemon *d);
-/* One poll now (the timer's, or the Manager's PollFleet); re-arms the timer. */
-int daemon_fleet_poll(Daemon *d, json_t **ret_reply, char **ret_error);
+/* The Manager's PollFleet: call is answered (later) by a poll that starts after it, at once when none is
+ * running. < 0 with *ret_error when refused (no fleet: -ENOENT, too many calls waiting: -EBUSY); call is
+ * then not answered yet. */
+int daemon_fleet_poll_request(Daemon *d, VarlinkCall *call, char **ret_error);
+/* Kills a running poll's worker and answers the calls still waiting ("corehomed is stopping"). */
 void daemon_fleet_stop(Daemon *d);

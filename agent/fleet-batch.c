@@ -307,26 +307,20 @@ static void log_fetch(json_t *fetched, const char *url, const char *result)
                 json_array_append_new(fetched, json_pack("{s:s, s:s}", "url", url, "result", result));
 }
 
-int fleet_import_batch(FleetClient *c, TrustDb *db, const char *base, FleetBatch *b, bool store,
-                       json_t *fetched, TrustReport **ret)
+int fleet_fetch_prerequisites(FleetClient *c, TrustDb *db, const char *base, FleetBatch *b,
+                              const TrustReport *report, json_t *fetched)
 {
-        _cleanup_trust_report_ TrustReport *report = NULL;
         FleetPrerequisite *missing = NULL;
-        size_t n_missing = 0, n_added = 0;
-        int r;
+        size_t n_missing = 0;
+        int r, n_added = 0;
 
-        r = check(db, b, store, &report);
-        if (r < 0)
-                return r;
         r = fleet_missing_prerequisites(db, b, report, &missing, &n_missing);
         if (r == -E2BIG) {
                 log_fetch(fetched, base, "too many missing prerequisites: none fetched");
-                r = 0;
-        }
-        if (r <= 0) {
-                *ret = TAKE_PTR(report);
                 return 0;
         }
+        if (r <= 0)
+                return r;
 
         /* Exactly one request per missing assertion, and one retry: a server that keeps answering with
          * assertions that need yet more assertions gets no second round. */
@@ -348,7 +342,20 @@ int fleet_import_batch(FleetClient *c, TrustDb *db, const char *base, FleetBatch
                         log_fetch(fetched, url, result);
         }
         fleet_prerequisites_free(missing, n_missing);
-        if (n_added == 0) {
+        return n_added;
+}
+
+int fleet_import_batch(FleetClient *c, TrustDb *db, const char *base, FleetBatch *b, bool store,
+                       json_t *fetched, TrustReport **ret)
+{
+        _cleanup_trust_report_ TrustReport *report = NULL;
+        int r;
+
+        r = check(db, b, store, &report);
+        if (r < 0)
+                return r;
+        r = fleet_fetch_prerequisites(c, db, base, b, report, fetched);
+        if (r <= 0) {
                 *ret = TAKE_PTR(report);
                 return 0;
         }

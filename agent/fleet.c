@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* One poll of the fleet feed: fetch (with the last ETag), import as one batch (with the one prerequisite
- * round), create users when the configuration asks for it, and remember what happened. */
+/* One poll of the fleet feed, in two halves: receive (fetch with the last ETag, decode, the one prerequisite
+ * round) and apply (import as one batch, create users when the configuration asks for it, remember what
+ * happened). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,49 +101,93 @@ static int record(FleetPoll *p, FleetState *state, const char *url, bool ok, con
         return fleet_state_save(p->root, state);
 }
 
-int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error)
+int fleet_poll_receive(FleetPoll *p, FleetReceived *ret)
 {
         _cleanup_(fleet_state_done) FleetState state = {};
-        _cleanup_(fleet_batch_done) FleetBatch batch = {};
         _cleanup_(fleet_response_done) FleetResponse response = {};
         _cleanup_trust_report_ TrustReport *report = NULL;
-        _cleanup_free_ char *url = NULL, *error = NULL, *result = NULL;
-        _cleanup_json_ json_t *fetched = json_array(), *o = NULL;
+        _cleanup_free_ char *url = NULL, *error = NULL;
         int r;
 
-        if (!fetched)
+        *ret = (FleetReceived){};
+        if (!p->config->enabled || !p->config->url)
+                return fleet_received_fail(ret, -ENOMEDIUM, "no fleet configured");
+        r = fleet_url_feed(p->config->url, &url);
+        if (r < 0)
+                return fleet_received_fail(ret, r, "fleet.url is not a valid https URL");
+        /* A broken state file costs one full download, nothing more; an ETag belongs to the URL it came
+         * from. */
+        if (fleet_state_load(p->root, &state) < 0)
+                state = (FleetState){};
+        const char *etag = state.url && streq(state.url, url) ? state.etag : NULL;
+
+        r = fleet_fetch(&p->client, url, etag, &response, &error);
+        if (r >= 0 && response.status == 200)
+                r = fleet_batch_add(&ret->batch, url, response.body, response.size, &error);
+        if (r < 0)
+                return fleet_received_fail(ret, r, error ? error : strerror(-r));
+        ret->status = response.status;
+        if (response.status == 304)
+                return 0;
+        ret->etag = TAKE_PTR(response.etag);
+
+        /* Which prerequisites are missing: a check that stores nothing. The import that counts comes when
+         * the outcome is applied, against the database as it is then. */
+        ret->prerequisites = json_array();
+        if (!ret->prerequisites)
                 return -ENOMEM;
+        if (trust_db_check(p->db, &ret->batch.list, &report) >= 0)
+                (void) fleet_fetch_prerequisites(&p->client, p->db, p->config->url, &ret->batch, report,
+                                                 ret->prerequisites);
+        return 0;
+}
+
+static int set_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int set_error(char **ret_error, const char *format, ...)
+{
+        va_list ap;
+
+        if (!ret_error)
+                return 0;
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return 0;
+}
+
+int fleet_poll_apply(FleetPoll *p, FleetReceived *received, json_t **ret, char **ret_error)
+{
+        _cleanup_(fleet_state_done) FleetState state = {};
+        _cleanup_trust_report_ TrustReport *report = NULL;
+        _cleanup_free_ char *url = NULL, *result = NULL;
+        _cleanup_json_ json_t *o = NULL;
+        int r;
+
         if (!p->config->enabled || !p->config->url)
                 return -ENOMEDIUM;
         r = fleet_url_feed(p->config->url, &url);
         if (r < 0) {
-                if (ret_error)
-                        *ret_error = strdup("fleet.url is not a valid https URL");
+                set_error(ret_error, "fleet.url is not a valid https URL");
                 return r;
         }
-        r = fleet_state_load(p->root, &state);
-        if (r < 0)
-                state = (FleetState){}; /* a broken state file costs one full download, nothing more */
-        /* An ETag belongs to the URL it came from. */
+        if (fleet_state_load(p->root, &state) < 0)
+                state = (FleetState){};
         if (!state.url || !streq(state.url, url)) {
                 free(state.etag);
                 state.etag = NULL;
         }
-        const char *etag = state.etag;
 
-        r = fleet_fetch(&p->client, url, etag, &response, &error);
-        if (r >= 0 && response.status == 200)
-                r = fleet_batch_add(&batch, url, response.body, response.size, &error);
-        if (r < 0) {
+        if (received->error < 0) {
+                const char *why = received->message ? received->message : strerror(-received->error);
                 _cleanup_free_ char *text = NULL;
-                if (asprintf(&text, "failed: %s", error ? error : strerror(-r)) < 0)
+                if (asprintf(&text, "failed: %s", why) < 0)
                         return -ENOMEM;
                 (void) record(p, &state, url, false, text);
-                if (ret_error)
-                        *ret_error = TAKE_PTR(error);
-                return r;
+                set_error(ret_error, "%s", why);
+                return received->error;
         }
-        if (response.status == 304) {
+        if (received->status == 304) {
                 (void) record(p, &state, url, true, "unchanged (304 Not Modified)");
                 *ret = json_pack("{s:s, s:i, s:[], s:b, s:[], s:s}", "source", url, "status", 304,
                                  "assertions", "committed", false, "prerequisites", "result",
@@ -149,32 +195,28 @@ int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error)
                 return *ret ? 0 : -ENOMEM;
         }
 
-        _cleanup_free_ char *base = strdup(p->config->url);
-        if (!base)
-                return -ENOMEM;
-        r = fleet_import_batch(&p->client, p->db, base, &batch, true, fetched, &report);
+        /* One batch: the feed and its prerequisites are checked together and stored all or nothing. */
+        r = trust_db_import(p->db, &received->batch.list, &report);
         if (r < 0) {
-                if (ret_error &&
-                    asprintf(ret_error, "%s: cannot store the assertions: %s", url, strerror(-r)) < 0)
-                        *ret_error = NULL;
+                set_error(ret_error, "%s: cannot store the assertions: %s", url, strerror(-r));
                 (void) record(p, &state, url, false, "failed: cannot store the assertions");
                 return r;
         }
-        o = fleet_report_json(&batch, report);
+        o = fleet_report_json(&received->batch, report);
         if (!o || json_object_set_new(o, "source", json_string(url)) < 0 ||
             json_object_set_new(o, "status", json_integer(200)) < 0 ||
-            json_object_set(o, "prerequisites", fetched) < 0)
+            json_object_set_new(o, "prerequisites",
+                                received->prerequisites ? json_incref(received->prerequisites)
+                                                        : json_array()) < 0)
                 return -ENOMEM;
 
         if (report->committed && p->config->create_users && p->provisioner) {
                 _cleanup_json_ json_t *users = json_array();
                 if (!users)
                         return -ENOMEM;
-                r = create_users(p->provisioner, &batch, users);
+                r = create_users(p->provisioner, &received->batch, users);
                 if (r < 0) {
-                        if (ret_error &&
-                            asprintf(ret_error, "%s: cannot create users: %s", url, strerror(-r)) < 0)
-                                *ret_error = NULL;
+                        set_error(ret_error, "%s: cannot create users: %s", url, strerror(-r));
                         return r;
                 }
                 json_object_set(o, "users", users);
@@ -187,10 +229,24 @@ int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error)
          * missing piece may have arrived meanwhile, or the clock been fixed). */
         if (report->committed) {
                 free(state.etag);
-                state.etag = response.etag ? strdup(response.etag) : NULL;
+                state.etag = received->etag ? strdup(received->etag) : NULL;
         }
         (void) record(p, &state, url, report->n_refused == 0, result);
         json_object_set_new(o, "result", json_string(result));
         *ret = TAKE_PTR(o);
         return 0;
+}
+
+int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error)
+{
+        _cleanup_(fleet_received_done) FleetReceived received = {};
+        int r;
+
+        /* One deadline for the whole poll: the feed and every prerequisite share it. */
+        if (p->client.deadline == 0 && p->config->timeout > 0)
+                p->client.deadline = time_now_monotonic() + p->config->timeout;
+        r = fleet_poll_receive(p, &received);
+        if (r < 0)
+                return r;
+        return fleet_poll_apply(p, &received, ret, ret_error);
 }

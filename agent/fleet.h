@@ -7,6 +7,10 @@
  * once from <url>/assertions/account-key/<key-id> and <url>/assertions/account/<account-id>, and the import
  * is retried once; nothing is ever fetched in a loop.
  *
+ * A poll has two halves: receiving (the network: the feed and its prerequisites, under one deadline, with
+ * the trust database only read) and applying (no network: one import, users, the state file). The daemon
+ * receives in a worker process (agent/fleet-worker.h) and applies in its loop; the CLI does both in turn.
+ *
  * The network is untrusted even with TLS (a compromised or misconfigured server): every response is bounded
  * in time and size, every path component we put into a URL is validated first, and whatever arrives still
  * has to pass the signature chain of the trust database. */
@@ -32,8 +36,11 @@
 #define FLEET_ETAG_MAX            256  /* bytes of an ETag we store and send back */
 #define FLEET_CONNECT_TIMEOUT     (10 * USEC_PER_SEC)
 #define FLEET_TOTAL_TIMEOUT       (120 * USEC_PER_SEC) /* one request, connect to last byte */
-#define FLEET_BACKOFF_MIN         (30 * USEC_PER_SEC)  /* first retry after a failed poll */
-#define FLEET_BACKOFF_MAX         (6 * 3600 * USEC_PER_SEC)
+/* A whole poll (feed and prerequisites together) ends within fleet.timeout (agent/config.h). */
+#define FLEET_POLL_REQUESTS_MAX (1 + FLEET_PREREQUISITES_MAX) /* the feed and its prerequisites */
+#define FLEET_MESSAGE_MAX       1024 /* bytes of one error or request result carried by a poll's outcome */
+#define FLEET_BACKOFF_MIN       (30 * USEC_PER_SEC) /* first retry after a failed poll */
+#define FLEET_BACKOFF_MAX       (6 * 3600 * USEC_PER_SEC)
 
 /* A framed feed holds several assertion streams (a stream holds at most ASSERTION_STREAM_MAX assertions):
  *   "corehomed-feed 1\n" then, per stream, DECIMAL-LENGTH "\n" STREAM-BYTES "\n". */
@@ -83,6 +90,7 @@ typedef struct FleetClient {
         const char *client_key;
         usec_t connect_timeout;
         usec_t total_timeout;
+        usec_t deadline; /* CLOCK_MONOTONIC (time_now_monotonic()); 0: none. Every request ends by then. */
         size_t body_max;
         unsigned n_requests; /* requests made so far (for reports and tests) */
 } FleetClient;
@@ -117,7 +125,8 @@ void fleet_buffer_done(FleetBuffer *b);
 
 /* GET url (If-None-Match: if_none_match when not NULL). TLS verification is always on, only https is
  * spoken and redirects are not followed. Returns 0 with a 200 or 304 response, or:
- * -ENOENT 404, -EPROTO another status, -ETIMEDOUT, -ECONNREFUSED cannot connect, -EKEYREJECTED the server's
+ * -ENOENT 404, -EPROTO another status, -ETIMEDOUT (also: c->deadline has passed, nothing was sent),
+ * -ECONNREFUSED cannot connect, -EKEYREJECTED the server's
  * certificate is not trusted, -E2BIG the body exceeds c->body_max, -EIO other transfer errors;
  * *ret_error says what happened in words. */
 int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, FleetResponse *ret,
@@ -160,6 +169,12 @@ int fleet_missing_prerequisites(TrustDb *db, const FleetBatch *b, const TrustRep
                                 FleetPrerequisite **ret, size_t *ret_n);
 void fleet_prerequisites_free(FleetPrerequisite *p, size_t n);
 
+/* The one prerequisite round: when report (b checked against db) refuses b only for missing
+ * prerequisites, fetches each from base once and adds what arrived to b. fetched (optional) gets one
+ * {"url", "result"} per request. Returns how many arrived (0: nothing missing, or nothing came). */
+int fleet_fetch_prerequisites(FleetClient *c, TrustDb *db, const char *base, FleetBatch *b,
+                              const TrustReport *report, json_t *fetched);
+
 /* Checks (store false) or imports (store true) the batch; when the result is refused only for missing
  * prerequisites, fetches each from base once, adds what arrived and checks/imports once more.
  * fetched (optional) gets one {"url", "result"} per extra request. Returns 0 with the final report, or a
@@ -197,12 +212,60 @@ typedef struct FleetPoll {
         usec_t now;
         const ConfigFleet *config;
         TrustDb *db;              /* required */
-        Provisioner *provisioner; /* required when config->create_users */
-        FleetClient client;
+        Provisioner *provisioner; /* required when config->create_users (applying only) */
+        FleetClient client;       /* receiving only; client.deadline 0: now + config->timeout */
 } FleetPoll;
 
-/* One poll of config->url: fetch with the stored ETag, import, create users when fleet.create-users, and
- * record the outcome in the state file. Returns 0 with {"source", "status" (200/304), "assertions",
- * "committed", "prerequisites", "users"?, "result"} (refusals are part of the result), or a negative errno
- * when the feed could not be fetched or decoded (*ret_error says why; the state records it too). */
+/* What the receiving half of a poll got from the server. Nothing of it is stored yet, and nothing of it is
+ * trusted: the assertions still face the whole trust chain when applied. */
+typedef struct FleetReceived {
+        int error;     /* 0: the feed arrived (status 200 or 304); < 0: it could not be fetched or decoded */
+        char *message; /* error < 0: why, in words (at most FLEET_MESSAGE_MAX bytes) */
+        long status;   /* error == 0: 200 or 304 */
+        char *etag;    /* status 200: the response's usable ETag, or NULL */
+        FleetBatch batch;      /* status 200: the feed's streams and the prerequisites that arrived */
+        json_t *prerequisites; /* [{"url", "result"}], one per prerequisite request (NULL: none) */
+} FleetReceived;
+
+void fleet_received_done(FleetReceived *r);
+/* Makes r a failed outcome (replacing what it held): error < 0, message in words. */
+int fleet_received_fail(FleetReceived *r, int error, const char *message);
+
+/* The receiving half: GET the feed of config->url with the ETag the state file holds for it, decode it,
+ * and when a check against p->db (read only) says prerequisites are missing, fetch each once. Every
+ * request ends by p->client.deadline. Changes nothing on disk or in p->db. Fills *ret (a failure is an
+ * outcome too: ret->error); returns a negative errno only when even that cannot be said (-ENOMEM). */
+int fleet_poll_receive(FleetPoll *p, FleetReceived *ret);
+
+/* The applying half, without network: imports received->batch as one batch, creates users when
+ * fleet.create-users, and records the outcome (also a failed one) in the state file with the new ETag.
+ * Returns 0 with {"source", "status" (200/304), "assertions", "committed", "prerequisites", "users"?,
+ * "result"} (refusals are part of the result), or a negative errno when the feed could not be fetched or
+ * decoded, or the import could not run (*ret_error says why). */
+int fleet_poll_apply(FleetPoll *p, FleetReceived *received, json_t **ret, char **ret_error);
+
+/* Both halves in process, for the CLI (corehomectl --root import --fleet). */
 int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error);
+
+/* --- the receiving half's outcome as bytes (the fleet worker's answer to the daemon) --- */
+
+/* The encoded form is a sequence of records, each a tag byte, a 32-bit little-endian payload length and
+ * the payload; every field has its bound (the limits above), and the decoder refuses anything else whole:
+ *   'E' int32 error + message          a failed poll; then only 'Z'
+ *   'H' int32 status (200 or 304)      then optionally 'T', then 'P'... (200 only), then 'Q'...
+ *   'T' ETag                           printable, at most FLEET_ETAG_MAX bytes
+ *   'P' uint32 n + name (n bytes, a valid https URL) + one assertion stream (at most FLEET_BODY_MAX)
+ *   'Q' uint32 n + url (n bytes, a valid https URL) + result text (at most FLEET_MESSAGE_MAX)
+ *   'Z' empty                          the end; nothing may follow */
+#define FLEET_RECEIVED_MAGIC "corehomed-fleet-received 1\n"
+/* Bytes of a whole encoded outcome: every response the poll may make, at the body limit, plus names. */
+#define FLEET_RECEIVED_MAX                                   \
+        ((size_t) FLEET_POLL_REQUESTS_MAX * FLEET_BODY_MAX + \
+         (size_t) FLEET_FEED_ASSERTIONS_MAX * (FLEET_URL_MAX + 16) + 64 * 1024)
+
+/* Encodes r (error, or status with its batch parts and prerequisite results). -E2BIG when a field is out of
+ * its bound (a message is cut to FLEET_MESSAGE_MAX instead). */
+int fleet_received_encode(const FleetReceived *r, char **ret, size_t *ret_size);
+/* Decodes what fleet_received_encode() made, from an untrusted source: every stream is decoded again with
+ * fleet_batch_add(), text is bounded and must be printable. -EBADMSG (and *ret_error) for anything else. */
+int fleet_received_decode(const char *data, size_t size, FleetReceived *ret, char **ret_error);

@@ -81,10 +81,10 @@ static int manager_call(VarlinkCall *c, json_t *parameters, void *userdata)
         return varlink_call_reply(c, reply);
 }
 
-/* PollFleet: poll the fleet server now instead of at the next interval (corehomectl import --fleet). */
+/* PollFleet: poll the fleet server now instead of at the next interval (corehomectl import --fleet). The
+ * call is answered when that poll is over; the loop serves everything else meanwhile. */
 static int manager_poll_fleet(VarlinkCall *c, json_t *parameters, void *userdata)
 {
-        _cleanup_json_ json_t *reply = NULL;
         _cleanup_free_ char *error = NULL;
         OperationError err = {};
         uid_t uid = (uid_t) -1;
@@ -92,13 +92,13 @@ static int manager_poll_fleet(VarlinkCall *c, json_t *parameters, void *userdata
 
         if (varlink_call_peer(c, &uid, NULL) < 0 || uid != 0)
                 return varlink_call_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
-        r = daemon_fleet_poll(userdata, &reply, &error);
+        r = daemon_fleet_poll_request(userdata, c, &error);
         if (r < 0) {
                 snprintf(err.prefix, sizeof(err.prefix), "fleet");
                 snprintf(err.message, sizeof(err.message), "%s", error ? error : strerror(-r));
                 return reply_error(c, &err, r);
         }
-        return varlink_call_reply(c, reply);
+        return 0;
 }
 
 int manager_add_methods(VarlinkServer *s, Daemon *d)
