@@ -249,7 +249,7 @@ int fleet_poll(FleetPoll *p, json_t **ret, char **ret_error);
 
 /* --- the receiving half's outcome as bytes (the fleet worker's answer to the daemon) --- */
 
-/* The encoded form is a sequence of records, each a tag byte, a 32-bit little-endian payload length and
+/* The encoded form is FLEET_RECEIVED_MAGIC, then records, each a tag byte, a 32-bit little-endian length and
  * the payload; every field has its bound (the limits above), and the decoder refuses anything else whole:
  *   'E' int32 error + message          a failed poll; then only 'Z'
  *   'H' int32 status (200 or 304)      then optionally 'T', then 'P'... (200 only), then 'Q'...
