@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # A small HTTPS server for the fleet tests: serves a directory over TLS on 127.0.0.1 (a free port, written
 # to --port-file), with strong ETags and If-None-Match (304). Per-file switches, next to the served file:
-#   FILE.delay     seconds to sleep before answering (a slow server)
+#   FILE.delay     seconds to sleep before answering (a slow server; the request is logged at once)
 #   FILE.nolength  send the body without Content-Length, ending it by closing the connection
 #   FILE.trickle   seconds between bytes: the whole response (status line, headers, body) trickles out one
 #                  byte at a time (a server that is slow but never silent long enough to look stalled)
@@ -50,19 +50,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if os.path.exists(full + ".delay"):
-            with open(full + ".delay") as f:
-                time.sleep(float(f.read().strip()))
         with open(full, "rb") as f:
             body = f.read()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        if self.headers.get("If-None-Match") == etag:
-            self.log_request_line(304)
+        status = 304 if self.headers.get("If-None-Match") == etag else 200
+        # Logged when the request arrives, also for a slow answer: a line written after the delay would
+        # land in the middle of a later check that counts requests.
+        self.log_request_line(status)
+        if os.path.exists(full + ".delay"):
+            with open(full + ".delay") as f:
+                time.sleep(float(f.read().strip()))
+        if status == 304:
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        self.log_request_line(200)
         if os.path.exists(full + ".trickle"):
             with open(full + ".trickle") as f:
                 self.trickle(float(f.read().strip()), body, etag)
