@@ -154,6 +154,23 @@ static const char *file_name(const char *path)
         return slash ? slash + 1 : path;
 }
 
+/* io.corehomed.Manager serves root only (socket 0600, and a peer check on every call). Its messages may be
+ * as large as the largest Import the documentation allows, and so may its replies (the report of such an
+ * Import names each assertion's file); a few corehomectl processes at once need a few connections, and
+ * another uid (past a widened socket mode) only ever gets PermissionDenied. A message of ~100 MiB takes
+ * well under a second on a local socket; the minute is for a loop busy with another operation meanwhile.
+ * The userdb socket keeps the Varlink defaults, which are sized for it. */
+_Static_assert(VARLINK_CLIENT_MESSAGE_MAX >= MANAGER_MESSAGE_MAX,
+               "corehomectl must take every Manager reply");
+static const VarlinkLimits manager_limits = {
+        .message_max = MANAGER_MESSAGE_MAX,
+        .output_max = MANAGER_MESSAGE_MAX,
+        .connections_max = 64,
+        .connections_reserved_root = 60,
+        .connections_per_uid_max = 1,
+        .message_timeout = 60 * USEC_PER_SEC,
+};
+
 static int serve(Daemon *d, char **ret_error)
 {
         int userdb_fd, manager_fd, r;
@@ -184,6 +201,8 @@ static int serve(Daemon *d, char **ret_error)
 
         r = varlink_server_new(d->event, manager_fd >= 0 ? NULL : d->options.manager_socket,
                                MANAGER_SOCKET_MODE, manager_fd, &d->manager);
+        if (r >= 0)
+                r = varlink_server_set_limits(d->manager, &manager_limits);
         if (r >= 0)
                 r = manager_add_methods(d->manager, d);
         if (r < 0) {
