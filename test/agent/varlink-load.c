@@ -306,8 +306,11 @@ int main(int argc, char *argv[])
 {
         struct sigaction sa = { .sa_handler = on_signal };
 
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
+        /* flood and hold stop cleanly at SIGTERM; probe and trickle just die of it. */
+        if (argc > 1 && (streq(argv[1], "flood") || streq(argv[1], "hold"))) {
+                sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGINT, &sa, NULL);
+        }
         signal(SIGPIPE, SIG_IGN);
         if (argc == 5 && streq(argv[1], "flood"))
                 return run_flood(argv[2], argv[3], (unsigned) strtoul(argv[4], NULL, 10));
