@@ -15,8 +15,8 @@ corehomectl="$BUILD_DIR/agent/corehomectl"
 load="$BUILD_DIR/test/agent/varlink-load"
 trust="$FIXTURES_DIR/trust"
 
-# Seconds a victim's lookup may take while others flood (today's figures: a few ms; before fair
-# scheduling: seconds).
+# Milliseconds a victim's lookup may take while others flood: measured 17-50 ms with this ASan build on a
+# loaded 2-core machine; before uids took turns, no lookup was answered within 5 s.
 LOOKUP_BOUND_MS=${LOOKUP_BOUND_MS:-1000}
 FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-16}
 MESSAGE_DEADLINE_MS=10000 # VARLINK_MESSAGE_TIMEOUT_DEFAULT
