@@ -45,8 +45,8 @@
 /* Default limits (VarlinkLimits fields left 0 take these), sized for io.systemd.UserDatabase: every
  * local user may connect, nss-systemd opens one connection per lookup and closes it after the answer.
  *   - 1024 connections: what a busy machine's lookups need at once many times over; a connection costs a
- *     descriptor (corehomed.service has LimitNOFILE=4096) and ~1 KiB while idle (input grows only for a
- *     large message; a client that does not read holds at most one call's answer).
+ *     descriptor (corehomed.service has LimitNOFILE=4096) and ~5 KiB while idle (a 4 KiB input buffer,
+ *     grown only for a large message; a client that does not read holds at most one call's answer).
  *   - 64 of them for root only: logins (sshd, login, su as root), systemd-userdbd's multiplexer and the
  *     administrator must be answered whatever other users do.
  *   - 64 per uid other than root: 64 lookups in flight at once is more than any one service account needs
