@@ -10,6 +10,20 @@ VM_BOOTS=0
 
 vm_log() { echo "vm: $*" >&2; }
 
+# vm_image_dir OUTPUT: the image directory build-image.sh printed. Its standard output is that one line,
+# but a tool that writes to standard output must not turn into a path QEMU cannot open ("guest did not
+# boot" in every scenario): the last line counts, and it must hold a complete image.
+vm_image_dir() {
+	local dir=${1##*$'\n'} f
+	for f in complete rootfs.img vmlinuz initrd.img; do
+		if [ ! -f "$dir/$f" ]; then
+			vm_log "build-image.sh printed '$1': no $f in '$dir'"
+			return 1
+		fi
+	done
+	echo "$dir"
+}
+
 # vm_setup RUNDIR IMAGEDIR: the run directory (share/ is what the guest sees at /run/vmtest).
 vm_setup() {
 	VM_RUN=$1
