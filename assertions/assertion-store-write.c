@@ -12,34 +12,9 @@
 #include "crash-point.h"
 #include "file-util.h"
 #include "macros.h"
+#include "string-util.h"
 
 /* --- writing --- */
-
-static char *memdup(const char *p, size_t size)
-{
-        char *copy = malloc(size + 1);
-
-        if (copy) {
-                memcpy(copy, p, size);
-                copy[size] = '\0';
-        }
-        return copy;
-}
-
-static int write_all(int fd, const char *p, size_t size)
-{
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
 
 static int ensure_dir(AssertionStore *s)
 {
@@ -248,7 +223,7 @@ static int merge_newest(AssertionStore *s, size_t k)
                 if (!key)
                         return -ENOMEM;
                 r = store_pack_entry(&s->packs[c[best].layer], c[best].offset, c[best].size, &entry);
-                if (r >= 0 && !(wire = memdup(entry, c[best].size)))
+                if (r >= 0 && !(wire = memdup_suffix0(entry, c[best].size)))
                         r = -ENOMEM;
                 if (r < 0) {
                         free(key);

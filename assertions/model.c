@@ -86,8 +86,7 @@ static bool is_alnum_string(const char *s, size_t n)
         return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
 }
 
-/* snapd's model-name rule ^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$ (upper case is refused separately). */
-static bool model_name_is_valid(const char *s)
+bool model_name_is_valid(const char *s)
 {
         size_t n = strlen(s);
 

@@ -74,6 +74,9 @@ typedef struct Model {
 
 /* -EBADMSG with err filled ("assertion model: ...") when a does not satisfy snapd's rules. */
 int model_from_assertion(const Assertion *a, Model **ret, AssertionError *err);
+
+/* snapd's model-name rule ^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$ (the model type refuses upper case separately). */
+bool model_name_is_valid(const char *s);
 Model *model_free(Model *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Model *, model_free)
 #define _cleanup_model_ _cleanup_(model_freep)

@@ -49,7 +49,7 @@ int read_fd_bounded(int fd, size_t max_size, char **ret_data, size_t *ret_size)
         return 0;
 }
 
-int read_file_bounded(int dir_fd, const char *path, size_t max_size, char **ret_data, size_t *ret_size)
+int open_regular_file(int dir_fd, const char *path, int *ret_fd, struct stat *ret_stat)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -61,6 +61,21 @@ int read_file_bounded(int dir_fd, const char *path, size_t max_size, char **ret_
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
+        if (ret_stat)
+                *ret_stat = st;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int read_file_bounded(int dir_fd, const char *path, size_t max_size, char **ret_data, size_t *ret_size)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        r = open_regular_file(dir_fd, path, &fd, &st);
+        if (r < 0)
+                return r;
         if ((uint64_t) st.st_size > max_size)
                 return -E2BIG;
 
@@ -68,7 +83,7 @@ int read_file_bounded(int dir_fd, const char *path, size_t max_size, char **ret_
         return read_fd_bounded(fd, max_size, ret_data, ret_size);
 }
 
-static int write_all(int fd, const void *data, size_t size)
+int write_all(int fd, const void *data, size_t size)
 {
         const char *p = data;
 

@@ -2,7 +2,17 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+/* Opens path (relative to dir_fd, AT_FDCWD for the working directory) for reading, refusing anything but a
+ * regular file: O_NOFOLLOW so a symlink in the last component is refused rather than followed (-ELOOP),
+ * O_NONBLOCK so a FIFO cannot hang us, O_NOCTTY; then fstat() on the same descriptor (no TOCTOU window)
+ * checks that it is a regular file (-EBADFD otherwise). *ret_stat (optional) gets that fstat(). */
+int open_regular_file(int dir_fd, const char *path, int *ret_fd, struct stat *ret_stat);
+
+/* Writes all of data to fd, retrying after EINTR and short writes. */
+int write_all(int fd, const void *data, size_t size);
 
 /* Reads a whole regular file that may come from a hostile medium. The file is opened relative to dir_fd
  * (AT_FDCWD for the working directory) with O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, so a symlink in the last

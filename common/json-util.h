@@ -9,3 +9,10 @@
 #ifndef _cleanup_json_
 #define _cleanup_json_ _cleanup_(json_decrefp)
 #endif
+
+/* Drops a reference (NULL is fine) and returns NULL, for "v = json_decref_null(v);". */
+static inline json_t *json_decref_null(json_t *v)
+{
+        json_decref(v);
+        return NULL;
+}

@@ -111,3 +111,6 @@ static inline const char *startswith(const char *s, const char *prefix)
         size_t l = strlen(prefix);
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
+
+/* A deliberate fall through to the next case (-Wimplicit-fallthrough). */
+#define _fallthrough_ __attribute__((fallthrough))

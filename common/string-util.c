@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *strprintf(const char *format, ...)
 {
@@ -31,4 +32,16 @@ int error_set(char **ret_error, int r, const char *format, ...)
         free(*ret_error);
         *ret_error = s;
         return r;
+}
+
+char *memdup_suffix0(const void *data, size_t size)
+{
+        char *copy = malloc(size + 1);
+
+        if (!copy)
+                return NULL;
+        if (size > 0)
+                memcpy(copy, data, size);
+        copy[size] = 0;
+        return copy;
 }

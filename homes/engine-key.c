@@ -136,13 +136,9 @@ static int engine_key_load(const char *path, EngineKey **ret)
         struct stat st;
         int r;
 
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        r = open_regular_file(AT_FDCWD, path, &fd, &st);
+        if (r < 0)
+                return r;
         /* A key others could read may have leaked; one others could write may have been swapped for theirs,
          * which would let them sign records homed accepts. */
         if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "macros.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
@@ -86,13 +87,9 @@ static int copy_regular(int src_dir, int dst_dir, const char *name, uid_t uid, g
 
         /* O_NOFOLLOW: the entry was a regular file when listed; if it was swapped for a symlink since, we
          * refuse instead of copying whatever it points to. */
-        in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (in < 0)
-                return -errno;
-        if (fstat(in, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        r = open_regular_file(src_dir, name, &in, &st);
+        if (r < 0)
+                return r;
         out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
                 return -errno;

@@ -16,6 +16,7 @@
 #include "file-util.h"
 #include "home-storage.h"
 #include "uid-alloc.h"
+#include "user-record-password.h"
 
 #define HOST_RECORD_SUFFIX ".identity"
 
@@ -127,6 +128,7 @@ static void home_layout_done(HomeLayout *l)
         free(l->image_path);
         free(l->home_directory);
         free(l->skeleton);
+        free(l->staging);
 }
 
 static bool record_flag(json_t *record, const char *key)
@@ -137,10 +139,11 @@ static bool record_flag(json_t *record, const char *key)
 /* The paths and properties of user_name's home, from its record. The engine supports only homed's default
  * paths: homeDirectory becomes pw_dir and imagePath what gets mounted, so a record pointing elsewhere
  * could mount or expose a directory that is not this user's home. */
-static int home_layout_from_record(Home *h, json_t *record, uid_t uid, HomeLayout *ret, RecordError *err)
+static int home_layout_from_record(Home *h, json_t *record, const HomeStorage *storage, uid_t uid,
+                                   HomeLayout *ret, RecordError *err)
 {
         const char *user_name = user_record_user_name(record);
-        _cleanup_free_ char *image = NULL, *dir = NULL;
+        _cleanup_free_ char *image = NULL, *dir = NULL, *staging = NULL;
         json_t *v;
         HomeLayout l = {
                 .user_name = user_name,
@@ -151,13 +154,16 @@ static int home_layout_from_record(Home *h, json_t *record, uid_t uid, HomeLayou
                  * able to make set-uid binaries or device nodes in a home effective. */
                 .mount_flags =
                         MS_NOSUID | MS_NODEV | (record_flag(record, "mountNoExecute") ? MS_NOEXEC : 0),
+                .record = record,
+                .machine_id = h->machine_id,
         };
         int r;
 
         if (!user_name)
                 return home_error(err, -EBADMSG, "record has no userName");
         if (asprintf(&dir, "%s/%s", HOME_DIR, user_name) < 0 ||
-            asprintf(&image, "%s/%s.homedir", HOME_DIR, user_name) < 0)
+            asprintf(&image, "%s/%s%s", HOME_DIR, user_name, storage->image_suffix) < 0 ||
+            asprintf(&staging, "%s/%s", HOME_STAGING_DIR, user_name) < 0)
                 return -ENOMEM;
 
         v = json_object_get(record, "homeDirectory");
@@ -180,6 +186,8 @@ static int home_layout_from_record(Home *h, json_t *record, uid_t uid, HomeLayou
         if (r >= 0)
                 r = path_join_root(h->root, image, &l.image_path);
         if (r >= 0)
+                r = path_join_root(h->root, staging, &l.staging);
+        if (r >= 0)
                 r = path_join_root(h->root, v ? json_string_value(v) : HOME_DEFAULT_SKELETON, &l.skeleton);
         if (r < 0) {
                 home_layout_done(&l);
@@ -190,7 +198,8 @@ static int home_layout_from_record(Home *h, json_t *record, uid_t uid, HomeLayou
 }
 
 /* The storage a record asks for; binding (what the home was created with) wins over the regular section.
- * homed's default for a new home is luks; ours is directory, the only one we have so far. */
+ * homed's default for a new home is luks; ours is directory: a luks home needs its password before it
+ * exists, which a record made from an assertion does not bring. */
 static const HomeStorage *home_storage_for(Home *h, json_t *record, RecordError *err)
 {
         json_t *binding = json_object_get(json_object_get(record, "binding"), h->machine_id);
@@ -202,7 +211,11 @@ static const HomeStorage *home_storage_for(Home *h, json_t *record, RecordError 
         name = json_is_string(v) ? json_string_value(v) : "directory";
         if (streq(name, home_storage_directory.name))
                 return &home_storage_directory;
-        home_error(err, -EOPNOTSUPP, "storage: \"%s\" is not supported (directory only)", name);
+        if (streq(name, home_storage_subvolume.name))
+                return &home_storage_subvolume;
+        if (streq(name, home_storage_luks.name))
+                return &home_storage_luks;
+        home_error(err, -EOPNOTSUPP, "storage: \"%s\" is not supported (directory, subvolume, luks)", name);
         return NULL;
 }
 
@@ -349,22 +362,6 @@ static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
         return 0;
 }
 
-/* The text of ~/.identity for a signed host record: the same record without binding (and never status or
- * secrets); the signature stays valid, as those sections are not signed. */
-static int home_format_embedded(json_t *signed_record, char **ret)
-{
-        _cleanup_json_ json_t *embedded = NULL;
-        int r;
-
-        r = user_record_strip(signed_record,
-                              USER_RECORD_SECTION_BINDING | USER_RECORD_SECTION_STATUS |
-                                      USER_RECORD_SECTION_SECRET,
-                              &embedded);
-        if (r < 0)
-                return r;
-        return user_record_format_pretty(embedded, ret);
-}
-
 /* Signs record (binding already set) and renders both files' text. */
 static int home_sign_and_format(Home *h, json_t *record, json_t **ret_signed, char **ret_host,
                                 char **ret_embedded, RecordError *err)
@@ -467,7 +464,7 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
                               &prepared);
         if (r < 0)
                 return r;
-        r = home_layout_from_record(h, prepared, uid, &l, err);
+        r = home_layout_from_record(h, prepared, storage, uid, &l, err);
         if (r < 0)
                 return r;
         r = path_exists(l.image_path);
@@ -493,7 +490,8 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (r < 0)
                 return r;
         crash_point("home-create:host-record");
-        r = storage->create(h, &l, embedded_text, strlen(embedded_text), err);
+        /* A luks home stays absent until home_realize() brings its password. */
+        r = storage->create ? storage->create(h, &l, embedded_text, strlen(embedded_text), err) : 0;
         if (r < 0) {
                 (void) unlink(host_path);
                 return r;
@@ -501,6 +499,23 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (ret_record)
                 *ret_record = TAKE_PTR(signed_record);
         return 0;
+}
+
+static int marker_test(Home *h, const char *dir, const char *user_name, const char *suffix);
+
+/* Can ~/.identity be written now? A home must be present; a luks home's file system must also be mounted
+ * and not suspended (a write to a locked home would block until it is unlocked). Otherwise it is brought up
+ * to date at the next activation. */
+static int home_identity_writable(Home *h, const HomeStorage *storage, const HomeLayout *l)
+{
+        int r = storage->probe(h, l);
+
+        if (r <= 0 || !storage->needs_password)
+                return r;
+        r = marker_test(h, HOME_LOCKED_MARKER_DIR, l->user_name, ".locked");
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return home_path_is_mount_point(l->home_directory);
 }
 
 int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
@@ -540,10 +555,10 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (r == USER_RECORD_UPDATE_SAME) {
                 /* The host record is already this one; an update interrupted between the two files may
                  * have left the home's copy behind, so bring it in line (a no-op rewrite otherwise). */
-                r = home_layout_from_record(h, old, uid, &l, err);
+                r = home_layout_from_record(h, old, storage, uid, &l, err);
                 if (r >= 0)
                         r = home_format_embedded(old, &embedded_text);
-                if (r >= 0 && storage->probe(h, &l) > 0)
+                if (r >= 0 && home_identity_writable(h, storage, &l) > 0)
                         r = storage->update_identity(h, &l, embedded_text, strlen(embedded_text));
                 if (r < 0)
                         return home_error(err, r, "%s/.identity: cannot update: %s", strempty(l.image_path),
@@ -556,7 +571,7 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (v && !(json_is_integer(v) && json_integer_value(v) == (json_int_t) uid))
                 return home_error(err, -EINVAL, "uid: the home has uid %u; it cannot change",
                                   (unsigned) uid);
-        r = home_layout_from_record(h, prepared, uid, &l, err);
+        r = home_layout_from_record(h, prepared, storage, uid, &l, err);
         if (r < 0)
                 return r;
 
@@ -571,7 +586,7 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (r < 0)
                 return r;
         crash_point("home-update:host-record");
-        r = storage->probe(h, &l);
+        r = home_identity_writable(h, storage, &l);
         if (r > 0)
                 r = storage->update_identity(h, &l, embedded_text, strlen(embedded_text));
         if (r < 0)
@@ -650,7 +665,7 @@ static int home_context_load(Home *h, const char *user_name, HomeContext *c, Rec
         c->storage = home_storage_for(h, c->record, err);
         if (!c->storage)
                 return -EOPNOTSUPP;
-        r = home_layout_from_record(h, c->record, uid, &c->layout, err);
+        r = home_layout_from_record(h, c->record, c->storage, uid, &c->layout, err);
         if (r < 0)
                 return r;
 
@@ -694,9 +709,43 @@ static int require_mount(Home *h, const char *user_name, RecordError *err)
         return 0;
 }
 
-int home_activate(Home *h, const char *user_name, RecordError *err)
+static json_t *context_binding(Home *h, HomeContext *c)
+{
+        return json_object_get(json_object_get(c->record, "binding"), h->machine_id);
+}
+
+/* A backend added to this machine's binding (where the volume is): the host record is rewritten. The
+ * binding is not signed, so the signature stays valid. */
+static int write_binding(Home *h, const char *user_name, HomeContext *c, RecordError *err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = user_record_format_pretty(c->record, &text);
+        if (r < 0)
+                return r;
+        return write_host_record(h, user_name, text, err);
+}
+
+/* The password of passwords the record accepts (crypt_r against hashedPassword): its index. */
+static int check_passwords(HomeContext *c, const char *user_name, char *const *passwords, RecordError *err)
+{
+        int r = user_record_find_password(c->record, passwords);
+
+        if (r == -ENOKEY)
+                return home_error(err, r,
+                                  "%s: the record has no password hash, so the encrypted home cannot be "
+                                  "keyed or opened",
+                                  user_name);
+        if (r == -EKEYREJECTED)
+                return home_error(err, r, "%s: wrong password", user_name);
+        return r;
+}
+
+static int home_do_activate(Home *h, const char *user_name, char *const *passwords, RecordError *err)
 {
         _cleanup_(home_context_done) HomeContext c = {};
+        const char *password = NULL;
         int r;
 
         r = require_mount(h, user_name, err);
@@ -709,17 +758,82 @@ int home_activate(Home *h, const char *user_name, RecordError *err)
                 return home_error(err, -ENXIO, "%s: home is absent", user_name);
         if (c.state == HOME_STATE_ACTIVE || c.state == HOME_STATE_LOCKED)
                 return home_error(err, -EALREADY, "%s: home is already active", user_name);
+        if (c.storage->needs_password) {
+                if (!passwords || !passwords[0])
+                        return home_error(err, -ENOKEY, "%s: an encrypted home needs a password", user_name);
+                /* The record decides who may log in: a password it no longer accepts is refused even if it
+                 * still opens an old keyslot. */
+                r = check_passwords(&c, user_name, passwords, err);
+                if (r < 0)
+                        return r;
+                password = passwords[r];
+        }
 
         /* Marked before mounting, so a crash right after the mount shows up as dirty, not as clean. */
         r = marker_set(h, HOME_ACTIVE_MARKER_DIR, user_name, ".active");
         if (r < 0)
                 return home_error(err, r, "%s: cannot record activation: %s", user_name, strerror(-r));
         (void) marker_clear(h, HOME_LOCKED_MARKER_DIR, user_name, ".locked");
-        r = c.storage->activate(h, &c.layout, err);
+        r = c.storage->activate(h, &c.layout, password, passwords, context_binding(h, &c), err);
         if (r < 0) {
                 (void) marker_clear(h, HOME_ACTIVE_MARKER_DIR, user_name, ".active");
                 return r;
         }
+        /* The home is mounted; a binding that cannot be recorded now is filled in at the next activation. */
+        if (r > 0)
+                (void) write_binding(h, user_name, &c, NULL);
+        return 0;
+}
+
+int home_activate(Home *h, const char *user_name, RecordError *err)
+{
+        return home_do_activate(h, user_name, NULL, err);
+}
+
+int home_activate_with_passwords(Home *h, const char *user_name, char *const *passwords, RecordError *err)
+{
+        return home_do_activate(h, user_name, passwords, err);
+}
+
+int home_realize(Home *h, const char *user_name, const char *password, unsigned flags, RecordError *err)
+{
+        _cleanup_(home_context_done) HomeContext c = {};
+        bool activate = flags & HOME_REALIZE_ACTIVATE;
+        int r;
+
+        r = require_mount(h, user_name, err);
+        if (r < 0)
+                return r;
+        r = home_context_load(h, user_name, &c, err);
+        if (r < 0)
+                return r;
+        if (!c.storage->realize)
+                return home_error(err, -EOPNOTSUPP, "%s: %s homes exist from their creation on", user_name,
+                                  c.storage->name);
+        if (c.state != HOME_STATE_ABSENT)
+                return home_error(err, -EEXIST, "%s: home exists already", user_name);
+        r = check_passwords(&c, user_name, (char *const[]){ (char *) password, NULL }, err);
+        if (r < 0)
+                return r;
+
+        if (activate) {
+                r = marker_set(h, HOME_ACTIVE_MARKER_DIR, user_name, ".active");
+                if (r < 0)
+                        return home_error(err, r, "%s: cannot record activation: %s", user_name,
+                                          strerror(-r));
+                (void) marker_clear(h, HOME_LOCKED_MARKER_DIR, user_name, ".locked");
+        }
+        r = c.storage->realize(h, &c.layout, password, activate, context_binding(h, &c), err);
+        if (r < 0) {
+                if (activate)
+                        (void) marker_clear(h, HOME_ACTIVE_MARKER_DIR, user_name, ".active");
+                return r;
+        }
+        crash_point("home-realize:before-binding");
+        /* Without the UUIDs in the binding the home still opens (found by name and type); the next
+         * activation records them. */
+        if (r > 0)
+                (void) write_binding(h, user_name, &c, NULL);
         return 0;
 }
 
@@ -733,6 +847,9 @@ int home_deactivate(Home *h, const char *user_name, RecordError *err)
                 return r;
         if (c.state == HOME_STATE_INACTIVE || c.state == HOME_STATE_ABSENT)
                 return home_error(err, -EALREADY, "%s: home is not active", user_name);
+        /* Unmounting a suspended volume would block until it is resumed (homed refuses too). */
+        if (c.state == HOME_STATE_LOCKED && c.storage->needs_password)
+                return home_error(err, -EBUSY, "%s: home is locked; unlock it first", user_name);
         if (c.state != HOME_STATE_DIRTY) {
                 r = require_mount(h, user_name, err);
                 if (r < 0)
@@ -748,7 +865,8 @@ int home_deactivate(Home *h, const char *user_name, RecordError *err)
         return 0;
 }
 
-static int home_set_locked(Home *h, const char *user_name, bool locked, RecordError *err)
+static int home_set_locked(Home *h, const char *user_name, bool locked, char *const *passwords,
+                           RecordError *err)
 {
         _cleanup_(home_context_done) HomeContext c = {};
         int r;
@@ -766,31 +884,43 @@ static int home_set_locked(Home *h, const char *user_name, bool locked, RecordEr
                                   locked ? "locked" : "unlocked");
 
         if (locked) {
-                /* Marked first: if the remount fails the home is reported locked, never silently open. */
+                /* Marked first: if locking fails the home is reported locked, never silently open. */
                 r = marker_set(h, HOME_LOCKED_MARKER_DIR, user_name, ".locked");
                 if (r < 0)
                         return home_error(err, r, "%s: cannot record lock: %s", user_name, strerror(-r));
-                r = c.storage->set_read_only(h, &c.layout, true);
+                r = c.storage->lock(h, &c.layout, err);
                 if (r < 0) {
                         (void) marker_clear(h, HOME_LOCKED_MARKER_DIR, user_name, ".locked");
-                        return home_error(err, r, "%s: cannot lock: %s", user_name, strerror(-r));
+                        return r;
                 }
                 return 0;
         }
-        r = c.storage->set_read_only(h, &c.layout, false);
+        if (c.storage->needs_password) {
+                if (!passwords || !passwords[0])
+                        return home_error(err, -ENOKEY, "%s: an encrypted home needs a password", user_name);
+                r = check_passwords(&c, user_name, passwords, err);
+                if (r < 0)
+                        return r;
+        }
+        r = c.storage->unlock(h, &c.layout, passwords, err);
         if (r < 0)
-                return home_error(err, r, "%s: cannot unlock: %s", user_name, strerror(-r));
+                return r;
         return marker_clear(h, HOME_LOCKED_MARKER_DIR, user_name, ".locked");
 }
 
 int home_lock(Home *h, const char *user_name, RecordError *err)
 {
-        return home_set_locked(h, user_name, true, err);
+        return home_set_locked(h, user_name, true, NULL, err);
 }
 
 int home_unlock(Home *h, const char *user_name, RecordError *err)
 {
-        return home_set_locked(h, user_name, false, err);
+        return home_set_locked(h, user_name, false, NULL, err);
+}
+
+int home_unlock_with_passwords(Home *h, const char *user_name, char *const *passwords, RecordError *err)
+{
+        return home_set_locked(h, user_name, false, passwords, err);
 }
 
 int home_remove(Home *h, const char *user_name, RecordError *err)
@@ -806,10 +936,14 @@ int home_remove(Home *h, const char *user_name, RecordError *err)
                 if (!(h->flags & HOME_ALLOW_MOUNT))
                         return home_error(err, -EBUSY, "%s: home is active and mounting is disabled here",
                                           user_name);
+        }
+        /* A locked luks home cannot be deactivated without its password; its remove tears it down. */
+        if (c.state == HOME_STATE_ACTIVE || (c.state == HOME_STATE_LOCKED && !c.storage->needs_password)) {
                 r = home_deactivate(h, user_name, err);
                 if (r < 0)
                         return r;
         }
+        /* Also for an absent home: a luks remove erases leftovers an interrupted realize or remove left. */
         r = c.storage->remove(h, &c.layout, err);
         if (r < 0)
                 return r;

@@ -5,7 +5,9 @@
  * out, so that homed (and nss-systemd through our userdb service) accept them as their own.
  *
  *   $ROOT/var/lib/systemd/home/<user>.identity   host record, root 0600, with binding.<machine-id>
- *   $ROOT/home/<user>.homedir/                   the home (directory storage), user-owned, accessMode (0700)
+ *   $ROOT/home/<user>.homedir/                   the home (directory or btrfs subvolume storage),
+ * user-owned, accessMode (0700) $ROOT/home/<user>.home                       the home (luks storage): GPT +
+ * LUKS2 + ext4/btrfs image, root 0600, made at the first login (home_realize())
  *   $ROOT/home/<user>.homedir/.identity          embedded record, user-owned 0600, no binding
  *   $ROOT/home/<user>                            mount point while active (root 0700), bind mount of the
  * above $ROOT/var/lib/corehomed/homes/<user>.active  we mounted it and have not unmounted it yet (dirty if
@@ -68,7 +70,8 @@ int home_new(const char *root, unsigned flags, Home **ret, RecordError *err);
 
 usec_t home_now(const Home *h);
 
-/* Creates the home for record (a validated user record; directory storage only, -EOPNOTSUPP otherwise):
+/* Creates the home for record (a validated user record; storage directory, subvolume or luks, -EOPNOTSUPP
+ * otherwise):
  *  1. refuses a user that already has a host record or a home (-EEXIST), a record whose homeDirectory or
  *     imagePath differ from /home/<user>[.homedir] (-EINVAL);
  *  2. takes the record's uid when it has one (-EEXIST when in use), else picks one as homed does
@@ -78,9 +81,23 @@ usec_t home_now(const Home *h);
  *  4. writes the host record FIRST (homed adopts a home only if its record is there when the home appears),
  *     then builds the home under a temporary name (/home/.#homework<user>.homedir<random>), copies the
  *     skeleton (skeletonDirectory, default /etc/skel; missing = empty), writes ~/.identity and renames it
- *     into place.
+ *     into place. A subvolume home is a btrfs subvolume there, with a qgroup limit of diskSize. A luks home
+ *     is not built: its record carries only a password hash, so it stays "absent" until home_realize().
  * Any failure removes everything this call created. *ret_record (optional): the host record written. */
 int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err);
+
+typedef enum HomeRealizeFlags {
+        HOME_REALIZE_ACTIVATE = 1U << 0, /* leave the new home mounted on /home/<user> (first login) */
+} HomeRealizeFlags;
+
+/* Makes the absent luks home of user_name with password, which must match the record's hashedPassword
+ * (crypt_r): sparse image /home/<user>.home sized from diskSize, GPT, LUKS2 keyed with password (PBKDF from
+ * the record), the systemd-homed token, the file system, skeleton and ~/.identity; then this machine's
+ * binding gets partitionUuid, luksUuid, fileSystemUuid, luksCipher, luksCipherMode, luksVolumeKeySize,
+ * fileSystemType. Needs HOME_ALLOW_MOUNT (-EPERM) and device-mapper. -EOPNOTSUPP for other storage, -EEXIST
+ * when the home is not absent, -ENOKEY when the record has no hashedPassword, -EKEYREJECTED for a wrong
+ * password. A failure (or a crash, at the next realize or remove) erases what was made. */
+int home_realize(Home *h, const char *user_name, const char *password, unsigned flags, RecordError *err);
 
 /* Replaces the record of an existing home with a newer one (user_record_check_update(): same userName and
  * realm, newer lastChangeUSec; -ESTALE otherwise). The binding (uid, storage, paths) stays: a record
@@ -96,25 +113,39 @@ int home_state(Home *h, const char *user_name, HomeState *ret);
 
 /* Mounts the home on /home/<user> (bind mount, always nosuid,nodev; noexec when the record's
  * mountNoExecute is true). -EPERM without HOME_ALLOW_MOUNT, -ENOENT without a record, -ENXIO when the
- * home is absent, -EALREADY when active or locked. A dirty home is activated (the mark is renewed). */
+ * home is absent, -EALREADY when active or locked. A dirty home is activated (the mark is renewed).
+ * A luks home needs home_activate_with_passwords() (-ENOKEY here). */
 int home_activate(Home *h, const char *user_name, RecordError *err);
 
-/* Unmounts the home (-EBUSY while in use) and removes the mount point; clears a dirty mark and a lock.
+/* The same with the passwords a login brought (NULL-terminated, as homed's secret.password; directory and
+ * subvolume homes ignore them). For a luks home one of them must match the record's hashedPassword
+ * (-EKEYREJECTED otherwise, -ENOKEY when the record has none); the volume is unlocked with whichever of them
+ * opens a keyslot (-ENOKEY when none does: after a password change the previous password is needed once,
+ * next to the new one), then the keyslot policy of docs/homes.md applies: only the matching password keeps
+ * a keyslot. The token and ~/.identity are brought up to date with the host record. */
+int home_activate_with_passwords(Home *h, const char *user_name, char *const *passwords, RecordError *err);
+
+/* Unmounts the home (-EBUSY while in use; a locked luks home too) and removes the mount point, closes a
+ * luks home's volume; clears a dirty mark and a lock.
  * -EPERM without HOME_ALLOW_MOUNT (except for a dirty home, whose mark is simply cleared), -EALREADY when
  * inactive. */
 int home_deactivate(Home *h, const char *user_name, RecordError *err);
 
-/* homed's Lock suspends a LUKS home and drops its key, so any access blocks until Unlock. Directory
- * storage has no key to drop; the nearest we can do is to freeze the content: lock remounts the active
- * home read-only and records the locked state (a runtime mark, gone after reboot like homed's);
- * unlock remounts it read-write. Reads stay possible while locked. -ENOTCONN when not active (homed
- * refuses to lock an inactive home too), -EALREADY when already locked/unlocked, -EPERM without
- * HOME_ALLOW_MOUNT. */
+/* homed's Lock suspends a LUKS home and drops its key, so any access blocks until Unlock: so does ours
+ * (crypt_suspend; unlock = crypt_resume_by_passphrase, which needs home_unlock_with_passwords(), checked
+ * against the record like activation). Directory and subvolume storage have no key to drop; the nearest
+ * we can do is to freeze the content: lock remounts the active home read-only and records the locked state
+ * (a runtime mark, gone after reboot like homed's); unlock remounts it read-write. Reads stay possible
+ * while locked. -ENOTCONN when not active (homed refuses to lock an inactive home too), -EALREADY when
+ * already locked/unlocked, -EPERM without HOME_ALLOW_MOUNT. */
 int home_lock(Home *h, const char *user_name, RecordError *err);
 int home_unlock(Home *h, const char *user_name, RecordError *err);
+int home_unlock_with_passwords(Home *h, const char *user_name, char *const *passwords, RecordError *err);
 
 /* Deactivates (when mounting is allowed; an active home without it is -EBUSY), then removes the home
- * (renamed out of homed's sight first, then deleted without following symlinks or crossing mounts) and
+ * (renamed out of homed's sight first, then deleted without following symlinks or crossing mounts; a
+ * subvolume destroyed with nested subvolumes; a luks image cryptographically erased: every keyslot and the
+ * header wiped, then the file deleted) and
  * finally the host record and marks: a crash in between leaves an "absent" home, never a home without a
  * record that homed would adopt. -ENOENT when there is neither record nor home. */
 int home_remove(Home *h, const char *user_name, RecordError *err);

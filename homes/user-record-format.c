@@ -299,3 +299,8 @@ int user_record_format_pretty(json_t *record, char **ret)
 {
         return format_record(record, true, ret);
 }
+
+int user_record_format_compact(json_t *record, char **ret)
+{
+        return format_record(record, false, ret);
+}

@@ -83,6 +83,10 @@ int user_record_canonical_text(json_t *record, char **ret);
  * empty arrays/objects as [] / {}, a trailing newline. Includes every section present in record. */
 int user_record_format_pretty(json_t *record, char **ret);
 
+/* The same order and escaping, compact (no white space, no newline), every section present in record: how
+ * homed writes the record it stores in a LUKS2 token. */
+int user_record_format_compact(json_t *record, char **ret);
+
 /* Signs the canonical text with an Ed25519 private key. *ret is a new record: a deep copy of record (other
  * sections, e.g. binding, kept as they are) whose "signature" is replaced by exactly one entry
  * {"data": base64(signature), "key": PEM of the public key}. The record must validate (-EBADMSG). */

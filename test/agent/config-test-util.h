@@ -48,7 +48,10 @@ static inline char *config_value_text(const Config *c, const char *key)
                 s = strdup(buf);
         } else if (streq(key, "users.storage"))
                 s = strdup(config_storage_to_string(c->users.storage));
-        else if (streq(key, "users.shell"))
+        else if (streq(key, "users.disk-size")) {
+                if (asprintf(&s, "%llu", (unsigned long long) c->users.disk_size) < 0)
+                        s = NULL;
+        } else if (streq(key, "users.shell"))
                 s = strdup(c->users.shell);
         else if (streq(key, "fleet.enabled"))
                 s = strdup(c->fleet.enabled ? "true" : "false");
@@ -62,6 +65,9 @@ static inline char *config_value_text(const Config *c, const char *key)
                 s = strdup(c->fleet.client_key ? c->fleet.client_key : "(null)");
         else if (streq(key, "fleet.interval")) {
                 if (asprintf(&s, "%llus", (unsigned long long) (c->fleet.interval / USEC_PER_SEC)) < 0)
+                        s = NULL;
+        } else if (streq(key, "fleet.timeout")) {
+                if (asprintf(&s, "%llus", (unsigned long long) (c->fleet.timeout / USEC_PER_SEC)) < 0)
                         s = NULL;
         } else if (streq(key, "fleet.create-users"))
                 s = strdup(c->fleet.create_users ? "true" : "false");

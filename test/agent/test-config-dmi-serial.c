@@ -131,7 +131,7 @@ static void test_config_serial_from_dmi_reads_under_root(void **state)
         _cleanup_free_ char *root = scratch_root_new();
         _cleanup_config_ Config *c = NULL;
         const char *yaml = "device:\n  brand-id: acme\n  model: m\n  serial-from: dmi\n";
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, yaml, strlen(yaml), 0644);
         write_dmi(root, " PF1ABCDE \n", 11);
@@ -165,7 +165,7 @@ static void test_config_file_must_be_regular_not_symlink_not_writable_by_others(
         _cleanup_free_ char *root = scratch_root_new(), *path = NULL, *target = NULL;
         _cleanup_config_ Config *c = NULL;
         const char *yaml = "media:\n  devices: any\n";
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, yaml, strlen(yaml), 0666);
         assert_int_equal(config_load(root, &c, &err), -EPERM);
@@ -198,7 +198,7 @@ static void test_config_errors_name_the_file_under_root(void **state)
         _cleanup_free_ char *root = scratch_root_new(), *expected = NULL;
         _cleanup_config_ Config *c = NULL;
         const char *yaml = "media:\n  devices: usb\n";
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, yaml, strlen(yaml), 0644);
         assert_int_equal(config_load(root, &c, &err), -EBADMSG);

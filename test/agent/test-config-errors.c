@@ -138,11 +138,14 @@ static const ErrorCase cases[] = {
         { "users:\n  admin-groups: [~]\n", -EBADMSG, 2, "users.admin-groups", "got no value" },
         { "users:\n  admin-groups: [sudo, adm, sudo]\n", -EBADMSG, 2, "users.admin-groups",
           "item 3: group 'sudo' is listed twice" },
-        { "users:\n  storage: luks\n", -EOPNOTSUPP, 2, "users.storage",
-          "storage 'luks' is not supported yet" },
-        { "users:\n  storage: subvolume\n", -EOPNOTSUPP, 2, "users.storage",
-          "storage 'subvolume' is not supported yet" },
-        { "users:\n  storage: tmpfs\n", -EBADMSG, 2, "users.storage", "must be directory" },
+        { "users:\n  storage: tmpfs\n", -EBADMSG, 2, "users.storage",
+          "must be directory, subvolume or luks" },
+        { "users:\n  disk-size: 20X\n", -EBADMSG, 2, "users.disk-size", "not a size" },
+        { "users:\n  disk-size: G\n", -EBADMSG, 2, "users.disk-size", "not a size" },
+        { "users:\n  disk-size: 1GB\n", -EBADMSG, 2, "users.disk-size", "not a size" },
+        { "users:\n  disk-size: 5242879\n", -EBADMSG, 2, "users.disk-size", "between 5M and 5T" },
+        { "users:\n  disk-size: 5497558138881\n", -EBADMSG, 2, "users.disk-size", "between 5M and 5T" },
+        { "users:\n  disk-size: 99999999999999999999999\n", -EBADMSG, 2, "users.disk-size", "too large" },
         { "users:\n  shell: bash\n", -EBADMSG, 2, "users.shell", "must be an absolute path" },
         { "users:\n  shell: /bin/../tmp/sh\n", -EBADMSG, 2, "users.shell", "\"..\" component" },
         { "users:\n  shell: /bin/./sh\n", -EBADMSG, 2, "users.shell", "\"..\" component" },
@@ -169,6 +172,8 @@ static const ErrorCase cases[] = {
         { FLEET "  interval: m\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
         { FLEET "  interval: 99999999999999999999s\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
         { FLEET "  interval: 18446744073709551615d\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
+        { FLEET "  timeout: 30\n", -EBADMSG, 3, "fleet.timeout", "not a duration" },
+        { FLEET "  timeout: [30s]\n", -EBADMSG, 3, "fleet.timeout", "expected a string" },
 
         /* keys that need each other; reported at the section's line */
         { "device:\n  model: m\n", -EBADMSG, 2, "device.brand-id", "missing (required when a model" },
@@ -189,7 +194,7 @@ static void test_each_refusal_names_file_line_key_and_reason(void **state)
                 const ErrorCase *t = &cases[i];
                 _cleanup_config_ Config *c = NULL;
                 char prefix[256];
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
                 int r;
 
                 r = config_load_from_buffer(t->yaml, strlen(t->yaml), "etc/corehomed.yaml", &c, &err);
@@ -230,7 +235,7 @@ static void test_alias_bomb_is_refused_at_first_alias(void **state)
                            "users:\n  admin-groups: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n";
         const char *bomb_in_schema = "users:\n  admin-groups: &a [sudo]\n";
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_int_equal(config_load_from_buffer(bomb, strlen(bomb), "f", &c, &err), -EBADMSG);
         assert_int_equal(config_load_from_buffer(bomb_in_schema, strlen(bomb_in_schema), "f", &c, &err),

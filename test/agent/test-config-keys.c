@@ -49,6 +49,12 @@ static const KeyCase cases[] = {
         { "users:\n  admin-groups: []\n", "users.admin-groups", "[]" },
         { "users:\n  admin-groups: [_svc, a-b_c9]\n", "users.admin-groups", "[_svc,a-b_c9]" },
         { "users:\n  storage: directory\n", "users.storage", "directory" },
+        { "users:\n  storage: subvolume\n", "users.storage", "subvolume" },
+        { "users:\n  storage: luks\n", "users.storage", "luks" },
+        { "users:\n  disk-size: 5242880\n", "users.disk-size", "5242880" },
+        { "users:\n  disk-size: 5T\n", "users.disk-size", "5497558138880" },
+        { "users:\n  disk-size: 20G\n", "users.disk-size", "21474836480" },
+        { "users:\n  disk-size: 512M\n", "users.disk-size", "536870912" },
         { "users:\n  shell: /bin/sh\n", "users.shell", "/bin/sh" },
         { "users:\n  shell: /usr/bin/zsh\n", "users.shell", "/usr/bin/zsh" },
         /* fleet */
@@ -69,6 +75,8 @@ static const KeyCase cases[] = {
         { "fleet:\n  url: https://f.example\n  interval: 2d\n", "fleet.interval", "172800s" },
         { "fleet:\n  url: https://f.example\n  interval: 1h30m\n", "fleet.interval", "5400s" },
         { "fleet:\n  url: https://f.example\n  interval: \"45s\"\n", "fleet.interval", "45s" },
+        { "fleet:\n  url: https://f.example\n  timeout: 3s\n", "fleet.timeout", "3s" },
+        { "fleet:\n  url: https://f.example\n  timeout: 1m30s\n", "fleet.timeout", "90s" },
         { "fleet:\n  url: https://f.example\n  create-users: true\n", "fleet.create-users", "true" },
         { "fleet:\n  url: https://f.example\n  create-users: false\n", "fleet.create-users", "false" },
         /* a fleet section with every entry commented out is no fleet */
@@ -91,6 +99,7 @@ static const KeyCase defaults[] = {
         { "", "media.devices", "removable" },
         { "", "users.admin-groups", "[sudo]" },
         { "", "users.storage", "directory" },
+        { "", "users.disk-size", "0" },
         { "", "users.shell", "/bin/bash" },
         { "", "fleet.enabled", "false" },
         { "", "fleet.url", "(null)" },
@@ -98,10 +107,12 @@ static const KeyCase defaults[] = {
         { "", "fleet.client-cert", "(null)" },
         { "", "fleet.client-key", "(null)" },
         { "", "fleet.interval", "900s" },
+        { "", "fleet.timeout", "120s" },
         { "", "fleet.create-users", "false" },
         { "# only a comment\n", "users.admin-groups", "[sudo]" },
         { "media:\n  devices: any\n", "media.create-users", "always" },
         { "fleet:\n  url: https://f.example\n", "fleet.interval", "900s" },
+        { "fleet:\n  url: https://f.example\n", "fleet.timeout", "120s" },
         { "fleet:\n  url: https://f.example\n", "fleet.create-users", "false" },
         { "device:\n  brand-id: acme\n  model: m\n", "device.series", "16" },
 };
@@ -111,7 +122,7 @@ static void check_cases(const KeyCase *table, size_t n)
         for (size_t i = 0; i < n; i++) {
                 _cleanup_config_ Config *c = NULL;
                 _cleanup_free_ char *got = NULL;
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
                 int r;
 
                 r = config_load_from_buffer(table[i].yaml, strlen(table[i].yaml), "test.yaml", &c, &err);
@@ -153,7 +164,7 @@ static void test_missing_file_loads_defaults(void **state)
 {
         _cleanup_free_ char *root = scratch_root_new();
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_int_equal(config_load(root, &c, &err), 0);
         assert_false(c->from_file);
@@ -167,7 +178,7 @@ static void test_file_under_root_is_loaded(void **state)
         _cleanup_free_ char *root = scratch_root_new();
         _cleanup_config_ Config *c = NULL;
         const char *yaml = "device:\n  brand-id: acme\n  model: appliance-1\n  serial: SN-0001\n";
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, yaml, strlen(yaml), 0644);
         assert_int_equal(config_load(root, &c, &err), 0);
@@ -183,7 +194,7 @@ static void test_documented_example_loads(void **state)
         _cleanup_free_ char *path = NULL, *data = NULL;
         _cleanup_config_ Config *c = NULL;
         const char *source = getenv("SOURCE_DIR");
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
         size_t size;
 
         if (!source) {
@@ -205,6 +216,7 @@ static void test_documented_example_loads(void **state)
         assert_true(c->fleet.enabled);
         assert_string_equal(c->fleet.client_key, "/etc/corehomed/fleet-client.key");
         assert_int_equal(c->fleet.interval, 15 * 60 * USEC_PER_SEC);
+        assert_int_equal(c->fleet.timeout, 2 * 60 * USEC_PER_SEC);
         assert_false(c->fleet.create_users);
 }
 

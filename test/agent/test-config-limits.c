@@ -36,7 +36,7 @@ static void test_buffer_at_size_limit_loads_one_more_byte_is_refused(void **stat
         _cleanup_free_ char *at = config_of_size(CONFIG_FILE_SIZE_MAX),
                             *over = config_of_size(CONFIG_FILE_SIZE_MAX + 1);
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_int_equal(config_load_from_buffer(at, CONFIG_FILE_SIZE_MAX, "t.yaml", &c, &err), 0);
         assert_int_equal(c->media.devices, CONFIG_MEDIA_DEVICES_ANY);
@@ -53,7 +53,7 @@ static void test_file_at_size_limit_loads_one_more_byte_is_refused(void **state)
         _cleanup_free_ char *root = scratch_root_new(), *at = config_of_size(CONFIG_FILE_SIZE_MAX),
                             *over = config_of_size(CONFIG_FILE_SIZE_MAX + 1);
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         scratch_root_write(root, CONFIG_PATH, at, CONFIG_FILE_SIZE_MAX, 0644);
         assert_int_equal(config_load(root, &c, &err), 0);
@@ -70,7 +70,7 @@ static void test_file_at_size_limit_loads_one_more_byte_is_refused(void **state)
 static void test_value_at_length_limit_loads_one_more_byte_is_refused(void **state)
 {
         char path[CONFIG_VALUE_MAX + 2], yaml[CONFIG_VALUE_MAX + 64];
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         memset(path, 'a', sizeof(path));
         path[0] = '/';
@@ -90,7 +90,7 @@ static void test_admin_groups_at_count_limit_load_one_more_is_refused(void **sta
 {
         char yaml[4096] = "users:\n  admin-groups:\n";
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         for (int i = 0; i < CONFIG_ADMIN_GROUPS_MAX; i++)
                 snprintf(yaml + strlen(yaml), sizeof(yaml) - strlen(yaml), "    - g%d\n", i);
@@ -108,7 +108,7 @@ static void test_admin_groups_at_count_limit_load_one_more_is_refused(void **sta
 static void test_group_name_at_length_limit_loads_one_more_byte_is_refused(void **state)
 {
         char name[CONFIG_GROUP_NAME_MAX + 2], yaml[256];
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         memset(name, 'g', sizeof(name));
         name[CONFIG_GROUP_NAME_MAX] = '\0';
@@ -135,7 +135,7 @@ static void test_interval_bounds_are_inclusive(void **state)
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char yaml[256];
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
 
                 snprintf(yaml, sizeof(yaml), "fleet:\n  url: https://f.example\n  interval: %s\n",
                          cases[i].interval);
@@ -147,10 +147,34 @@ static void test_interval_bounds_are_inclusive(void **state)
         }
 }
 
+static void test_fleet_timeout_bounds_are_inclusive(void **state)
+{
+        static const struct {
+                const char *timeout;
+                int expected;
+        } cases[] = {
+                { "1s", 0 },    { "0s", -EBADMSG },   { "2m", 0 },          { "120s", 0 },
+                { "1m60s", 0 }, { "121s", -EBADMSG }, { "2m1s", -EBADMSG }, { "1h", -EBADMSG },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char yaml[256];
+                _cleanup_(config_error_done) ConfigError err = {};
+
+                snprintf(yaml, sizeof(yaml), "fleet:\n  url: https://f.example\n  timeout: %s\n",
+                         cases[i].timeout);
+                if (load(yaml, &err) != cases[i].expected)
+                        fail_msg("timeout %s: expected %d (%s)", cases[i].timeout, cases[i].expected,
+                                 err.message);
+                if (cases[i].expected < 0)
+                        assert_non_null(strstr(err.message, "must be between 1s and 2m"));
+        }
+}
+
 static void test_serial_at_length_limit_loads_one_more_byte_is_refused(void **state)
 {
         char serial[DEVICE_SERIAL_MAX + 2], yaml[512];
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         memset(serial, 'S', sizeof(serial));
         serial[0] = 'A'; /* not a repeated-character placeholder (irrelevant for literal serials anyway) */
@@ -183,7 +207,7 @@ static void test_brand_id_lengths_follow_snapd(void **state)
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char yaml[256];
-                ConfigError err = {};
+                _cleanup_(config_error_done) ConfigError err = {};
 
                 snprintf(yaml, sizeof(yaml), "device:\n  brand-id: %s\n  model: m\n", cases[i].brand);
                 if (load(yaml, &err) != cases[i].expected)
@@ -198,7 +222,7 @@ static void test_deep_nesting_is_refused_at_first_level(void **state)
 {
         size_t depth = 60000;
         _cleanup_free_ char *yaml = malloc(depth + 32);
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         assert_non_null(yaml);
         strcpy(yaml, "users:\n  shell: ");
@@ -217,6 +241,7 @@ int main(void)
                 cmocka_unit_test(test_admin_groups_at_count_limit_load_one_more_is_refused),
                 cmocka_unit_test(test_group_name_at_length_limit_loads_one_more_byte_is_refused),
                 cmocka_unit_test(test_interval_bounds_are_inclusive),
+                cmocka_unit_test(test_fleet_timeout_bounds_are_inclusive),
                 cmocka_unit_test(test_serial_at_length_limit_loads_one_more_byte_is_refused),
                 cmocka_unit_test(test_brand_id_lengths_follow_snapd),
                 cmocka_unit_test(test_deep_nesting_is_refused_at_first_level),

@@ -276,7 +276,7 @@ static void remove_root(const char *dir)
 static Config *load_config(const char *yaml)
 {
         Config *config = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
 
         if (!yaml)
                 assert_int_equal(config_new_default(&config), 0);

@@ -117,7 +117,7 @@ static DeviceIdentity *device_for(TrustDb *db, const char *model)
         _cleanup_free_ char *yaml = NULL, *error = NULL;
         _cleanup_config_ Config *config = NULL;
         DeviceIdentity *d = NULL;
-        ConfigError cerr = {};
+        _cleanup_(config_error_done) ConfigError cerr = {};
 
         assert_true(asprintf(&yaml, "device:\n  brand-id: developer1\n  model: %s\n", model) > 0);
         if (config_load_from_buffer(yaml, strlen(yaml), "corehomed.yaml", &config, &cerr) < 0)

@@ -32,7 +32,7 @@ if [ ! -s "$cache" ]; then
                 printf '"series":["16"],"models":["appliance-1"],"username":"user%s",' "$i"
                 printf '"password":"$6$S4ltS4ltS4lt$JJMkHPPOCWwCYm72g0S.IG547HUVw6XxyeKRXzEYaPBzYkq9lVZhMtUFGYUuEKiEIEDnpPkYRiZCYzXNwExfC.",'
                 printf '"since":"2016-01-01T00:00:00Z","until":"2030-01-01T00:00:00Z"}\n'
-        done | "$builddir/test/bench/sign-many" "$GNUPGHOME" corehomed-test-brand "$scratch/signed"
+        done | "$builddir/test/sign-many" "$GNUPGHOME" corehomed-test-brand "$scratch/signed"
 
         python3 - "$cache.tmp" "$trust/acme.account" "$trust/acme.account-key" "$scratch"/signed/*.assert <<'PY'
 import sys

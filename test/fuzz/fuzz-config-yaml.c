@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         _cleanup_config_ Config *c = NULL;
-        ConfigError err = {};
+        _cleanup_(config_error_done) ConfigError err = {};
         int r;
 
         r = config_load_from_buffer(data, size, "fuzz.yaml", &c, &err);

@@ -4,6 +4,9 @@
  *   home-tool [--root=DIR] [--mount] create RECORD.json | update RECORD.json
  *   home-tool [--root=DIR] [--mount] state|activate|deactivate|lock|unlock|remove|inspect USER
  *   home-tool [--root=DIR] list
+ *   home-tool [--root=DIR] --mount realize USER          (luks: password from $HOME_PASSWORD; stays mounted)
+ * activate and unlock take the passwords of $HOME_PASSWORDS (newline-separated) when it is set, as a login
+ * would bring them (luks homes need them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +116,26 @@ int main(int argc, char **argv)
                                home_state_to_string(l[k].state), l[k].ours ? "ours" : "foreign");
                 home_list_free(l, n);
                 return 0;
+        }
+
+        if (streq(cmd, "realize")) {
+                const char *pw = getenv("HOME_PASSWORD");
+                r = home_realize(h, arg, pw ? pw : "", HOME_REALIZE_ACTIVATE, &err);
+                return r < 0 ? fail(cmd, r, &err) : 0;
+        }
+        if ((streq(cmd, "activate") || streq(cmd, "unlock")) && getenv("HOME_PASSWORDS")) {
+                _cleanup_free_ char *copy = strdup(getenv("HOME_PASSWORDS"));
+                char *list[16] = {}, *save = NULL;
+                size_t n = 0;
+
+                if (!copy)
+                        return 1;
+                for (char *t = strtok_r(copy, "\n", &save); t && n + 1 < ELEMENTSOF(list);
+                     t = strtok_r(NULL, "\n", &save))
+                        list[n++] = t;
+                r = streq(cmd, "activate") ? home_activate_with_passwords(h, arg, list, &err)
+                                           : home_unlock_with_passwords(h, arg, list, &err);
+                return r < 0 ? fail(cmd, r, &err) : 0;
         }
 
         static const struct {

@@ -181,13 +181,13 @@ static void create_refuses_unsupported_storage_paths_and_names(void **state)
 {
         char *root = test_root_new();
         _cleanup_home_ Home *h = test_home_new(root, 0);
-        _cleanup_json_ json_t *luks = test_record("alice", TEST_NOW),
+        _cleanup_json_ json_t *fscrypt = test_record("alice", TEST_NOW),
                               *elsewhere = test_record("alice", TEST_NOW),
                               *image = test_record("alice", TEST_NOW),
                               *rootname = test_record("root", TEST_NOW);
 
-        assert_int_equal(json_object_set_new(luks, "storage", json_string("luks")), 0);
-        assert_int_equal(home_create(h, luks, NULL, NULL), -EOPNOTSUPP);
+        assert_int_equal(json_object_set_new(fscrypt, "storage", json_string("fscrypt")), 0);
+        assert_int_equal(home_create(h, fscrypt, NULL, NULL), -EOPNOTSUPP);
         assert_int_equal(json_object_set_new(elsewhere, "homeDirectory", json_string("/root")), 0);
         assert_int_equal(home_create(h, elsewhere, NULL, NULL), -EINVAL);
         assert_int_equal(json_object_set_new(image, "imagePath", json_string("/etc")), 0);

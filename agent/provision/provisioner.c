@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+#include "provisioner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file-util.h"
+#include "home-tree.h"
+#include "intent-journal.h"
+#include "string-util.h"
+
+Provisioner *provisioner_free(Provisioner *p)
+{
+        if (!p)
+                return NULL;
+        config_free(p->config);
+        trust_db_free(p->db);
+        home_free(p->home);
+        device_identity_free(p->device);
+        free(p->device_error);
+        free(p->root);
+        free(p);
+        return NULL;
+}
+
+void provisioner_set_now(Provisioner *p, usec_t now)
+{
+        p->now = now;
+        p->home->now = now;
+        trust_db_set_now(p->db, now);
+}
+
+/* The device's identity comes from the configuration and the stored model/serial assertions. A device
+ * without one can still list, inspect, remove and expire users. */
+static void provisioner_load_device(Provisioner *p)
+{
+        int r = device_identity_load(p->config, p->db, &p->device, &p->device_error);
+
+        if (r < 0 && !p->device_error)
+                p->device_error = strdup(strerror(-r));
+}
+
+int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisioner **ret, char **ret_error)
+{
+        _cleanup_provisioner_ Provisioner *p = calloc(1, sizeof(Provisioner));
+        _cleanup_(config_error_done) ConfigError cerr = {};
+        RecordError herr = {};
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        p->now = now;
+        if (root && !streq(root, "/") && !(p->root = strdup(root)))
+                return -ENOMEM;
+
+        r = config_load(p->root, &p->config, &cerr);
+        if (r < 0) {
+                *ret_error = TAKE_PTR(cerr.message);
+                return r;
+        }
+        r = trust_db_open(p->root, now, &p->db, ret_error);
+        if (r < 0)
+                return r;
+        r = home_new(p->root, home_flags, &p->home, &herr);
+        if (r < 0) {
+                *ret_error = strdup(herr.message);
+                return r;
+        }
+        p->home->now = now;
+        provisioner_load_device(p);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int provisioner_reload(Provisioner *p, char **ret_error)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        int r;
+
+        r = trust_db_open(p->root, p->now, &db, ret_error);
+        if (r < 0)
+                return r;
+        trust_db_free(p->db);
+        p->db = TAKE_PTR(db);
+        p->device = device_identity_free(p->device);
+        p->device_error = mfree(p->device_error);
+        provisioner_load_device(p);
+        return 0;
+}
+
+/* Deletes what an interrupted create or remove left under /home: the engine's temporary names
+ * (".#homework…", ".#removing…") are never a complete home. */
+static int sweep_temporary_homes(Provisioner *p)
+{
+        _cleanup_free_ char *dir = NULL;
+        DIR *d;
+        int r = path_join_root(p->root, HOME_DIR, &dir);
+
+        if (r < 0)
+                return r;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ char *path = NULL;
+                if (!startswith(de->d_name, ".#homework") && !startswith(de->d_name, ".#removing"))
+                        continue;
+                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = home_tree_remove(path);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int provision_recover(Provisioner *p, char **ret_error)
+{
+        Intent *intents = NULL;
+        size_t n = 0;
+        int r;
+
+        r = intent_list(p->root, &intents, &n);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot read the intent journal: %s", strerror(-r));
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                Intent *in = &intents[i];
+                RecordError err = {};
+
+                switch (in->operation) {
+                case INTENT_CREATE: /* nothing existed before: undo */
+                case INTENT_REMOVE: /* the user was going away: finish */
+                        r = home_remove(p->home, in->user_name, &err);
+                        break;
+                case INTENT_UPDATE: /* the new record is in the journal: finish */
+                        r = home_update(p->home, in->record, NULL, &err);
+                        break;
+                }
+                if (r == -ENOENT || r == USER_RECORD_UPDATE_SAME)
+                        r = 0;
+                if (r >= 0)
+                        r = sweep_temporary_homes(p);
+                if (r >= 0)
+                        r = intent_end(p->root, in->user_name);
+                if (r < 0)
+                        (void) error_set(ret_error, r,
+                                         "cannot recover the interrupted operation on user %s: %s",
+                                         in->user_name, err.message[0] ? err.message : strerror(-r));
+        }
+        intent_list_free(intents, n);
+        if (r >= 0)
+                r = sweep_temporary_homes(p);
+        return r;
+}
