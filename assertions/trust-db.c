@@ -99,6 +99,21 @@ const char *trust_verdict_kind_to_string(TrustVerdictKind kind)
         return "unknown";
 }
 
+int trust_verdict_kind_from_string(const char *s, TrustVerdictKind *ret)
+{
+        static const TrustVerdictKind kinds[] = {
+                TRUST_VERDICT_ADDED,   TRUST_VERDICT_UPDATED, TRUST_VERDICT_UNCHANGED,
+                TRUST_VERDICT_REFUSED, TRUST_VERDICT_SKIPPED,
+        };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(kinds); i++)
+                if (streq(s, trust_verdict_kind_to_string(kinds[i]))) {
+                        *ret = kinds[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 TrustReport *trust_report_free(TrustReport *r)
 {
         if (!r)

@@ -45,6 +45,8 @@ typedef enum TrustVerdictKind {
 
 /* "added", "updated", "unchanged", "refused", "skipped": the words of reports and --json output. */
 const char *trust_verdict_kind_to_string(TrustVerdictKind kind);
+/* The inverse; -EINVAL for anything else. */
+int trust_verdict_kind_from_string(const char *s, TrustVerdictKind *ret);
 
 /* kept_index of a SKIPPED verdict when the stored assertion is the one kept. */
 #define TRUST_KEPT_STORED ((size_t) -1)

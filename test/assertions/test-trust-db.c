@@ -660,29 +660,10 @@ static void test_foreach_filters(void **state)
 
 /* --- snapd's batch rule on snapd's own vectors (issue 16, item 3) --- */
 
-static char *snapd_vector(const char *name)
-{
-        char *p;
-        assert_true(asprintf(&p, "%s/interop/snapd/%s", getenv("FIXTURES_DIR"), name) > 0);
-        return p;
-}
-
-/* Skips the test (before it allocates anything) when the vectors are not in the tree yet. */
-static void require_snapd_vectors(void)
-{
-        _cleanup_free_ char *ta = snapd_vector("testrootorg.account");
-
-        if (access(ta, R_OK) < 0) {
-                print_message("SKIP: snapd's vectors are not in %s/interop/snapd\n", getenv("FIXTURES_DIR"));
-                free(TAKE_PTR(ta));
-                skip();
-        }
-}
-
 static void setup_testrootorg(TestRoot *root)
 {
-        _cleanup_free_ char *ta = snapd_vector("testrootorg.account"),
-                            *tk = snapd_vector("testrootorg-root.account-key");
+        _cleanup_free_ char *ta = interop("testrootorg.account"),
+                            *tk = interop("testrootorg-root.account-key");
         const char *const trusted[] = { ta, tk, NULL };
 
         root_setup(root, trusted);
@@ -713,12 +694,11 @@ static void test_snapd_developer1_files_and_bundle_together(void **state)
 {
         TestRoot root;
 
-        require_snapd_vectors();
         /* The bundle carries developer1's account and key again, with the same revision (0) but signed by
          * the root key instead of the store key: the first copy is kept, the bundle's are skipped. */
-        char *paths[] = { snapd_vector("testrootorg-store.account-key"), snapd_vector("developer1.account"),
-                          snapd_vector("developer1.account-key"),
-                          snapd_vector("developer1-22-auto-import.assert"), NULL };
+        char *paths[] = { interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"),
+                          interop("developer1-22-auto-import.assert"), NULL };
 
         setup_testrootorg(&root);
         _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
@@ -746,10 +726,9 @@ static void test_snapd_developer1_bundle_first_keeps_the_bundles_copies(void **s
 {
         TestRoot root;
 
-        require_snapd_vectors();
-        char *paths[] = { snapd_vector("developer1-22-auto-import.assert"),
-                          snapd_vector("testrootorg-store.account-key"), snapd_vector("developer1.account"),
-                          snapd_vector("developer1.account-key"), NULL };
+        char *paths[] = { interop("developer1-22-auto-import.assert"),
+                          interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"), NULL };
 
         setup_testrootorg(&root);
         _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
@@ -768,10 +747,9 @@ static void test_snapd_developer1_bundle_after_the_stored_files(void **state)
 {
         TestRoot root;
 
-        require_snapd_vectors();
-        char *files[] = { snapd_vector("testrootorg-store.account-key"), snapd_vector("developer1.account"),
-                          snapd_vector("developer1.account-key"), NULL };
-        char *bundle[] = { snapd_vector("developer1-22-auto-import.assert"), NULL };
+        char *files[] = { interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"), NULL };
+        char *bundle[] = { interop("developer1-22-auto-import.assert"), NULL };
 
         setup_testrootorg(&root);
         _cleanup_trust_report_ TrustReport *first = import_files(&root, T_2026_11, files, true);
