@@ -233,7 +233,8 @@ static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionR
         if (!(e->user_name = strdup(u->username)))
                 return -ENOMEM;
 
-        switch (grant_policy_check(p->device, u, p->now, &decision)) {
+        /* At the check time of the signatures: a clock that says 1970 is not taken for the truth. */
+        switch (grant_policy_check(p->device, u, provisioner_check_time(p), &decision)) {
         case GRANT_APPLIES:
                 return apply_grant(p, report, e, u, a);
         case GRANT_PENDING_SERIAL:
@@ -325,6 +326,8 @@ int provision_expire(Provisioner *p, ProvisionReport *report)
         size_t n = 0;
         int r;
 
+        usec_t t = provisioner_check_time(p); /* a grant's until has certainly passed once the floor has */
+
         r = home_list(p->home, &homes, &n);
         if (r < 0)
                 return r;
@@ -338,7 +341,7 @@ int provision_expire(Provisioner *p, ProvisionReport *report)
                         continue;
                 not_after = json_object_get(record, "notAfterUSec");
                 grant = record_grant(record);
-                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > p->now)
+                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > t)
                         continue;
                 r = provision_report_add_user(report, NULL, homes[i].user_name, &e);
                 if (r < 0)
