@@ -98,7 +98,9 @@ static void log_assertion(const DaemonLog *log, const ProvisionReport *r, const 
         const char *verdict = trust_verdict_kind_to_string(e->verdict);
         const char *decision = refused ? "refused" : skipped ? "skipped" : "accepted";
         LogDecision d = {
-                .priority = refused ? LOG_WARNING : skipped ? LOG_NOTICE : LOG_INFO,
+                .priority = refused   ? LOG_WARNING
+                            : skipped ? LOG_NOTICE
+                                      : LOG_INFO,
                 .decision = decision,
                 .brand = e->what.brand_id,
                 .email = e->what.email,
@@ -112,9 +114,8 @@ static void log_assertion(const DaemonLog *log, const ProvisionReport *r, const 
         if (!refused && !skipped && !r->committed && e->verdict != TRUST_VERDICT_UNCHANGED)
                 d.reason = "valid, not stored: another assertion of the batch was refused";
         daemon_log_decision(log, &d, "%s assertion %s (revision %" PRId64 ") from %s: %s", decision,
-                            strempty(e->what.description),
-                            e->what.revision < 0 ? 0 : e->what.revision, strempty(e->origin),
-                            strempty(d.reason));
+                            strempty(e->what.description), e->what.revision < 0 ? 0 : e->what.revision,
+                            strempty(e->origin), strempty(d.reason));
 }
 
 static void log_user(const DaemonLog *log, const UserResult *e, const char *device)

@@ -45,8 +45,9 @@ static char *describe_report(const ProvisionReport *report)
                 return strprintf("refused: %zu of %zu assertions (%s); nothing stored",
                                  report->n_assertions_refused, report->n_assertions, strempty(first_reason));
         if (skipped > 0)
-                return strprintf("imported %zu assertions: %zu added, %zu updated, %zu unchanged, %zu skipped",
-                                 report->n_assertions, added, updated, unchanged, skipped);
+                return strprintf(
+                        "imported %zu assertions: %zu added, %zu updated, %zu unchanged, %zu skipped",
+                        report->n_assertions, added, updated, unchanged, skipped);
         return strprintf("imported %zu assertions: %zu added, %zu updated, %zu unchanged",
                          report->n_assertions, added, updated, unchanged);
 }

@@ -143,7 +143,8 @@ static int assertions_from_json(json_t *array, ProvisionReport *r)
                 const char *verdict = json_string_value(json_object_get(e, "verdict"));
 
                 a->what.revision = -1;
-                if (!json_is_object(e) || !verdict || trust_verdict_kind_from_string(verdict, &a->verdict) < 0)
+                if (!json_is_object(e) || !verdict ||
+                    trust_verdict_kind_from_string(verdict, &a->verdict) < 0)
                         return -EBADMSG;
                 k = dup_member(e, "file", true, &a->origin);
                 if (k >= 0)

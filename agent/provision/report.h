@@ -79,7 +79,7 @@ typedef struct ProvisionReport {
         size_t n_assertions;
         size_t n_assertions_refused;
         size_t n_assertions_skipped; /* not stored: another one with its key is kept; not a failure */
-        bool committed; /* the assertions were stored (all or nothing) */
+        bool committed;              /* the assertions were stored (all or nothing) */
         UserResult *users;
         size_t n_users;
         size_t n_users_refused;

@@ -697,8 +697,8 @@ static void test_snapd_developer1_files_and_bundle_together(void **state)
         /* The bundle carries developer1's account and key again, with the same revision (0) but signed by
          * the root key instead of the store key: the first copy is kept, the bundle's are skipped. */
         char *paths[] = { interop("testrootorg-store.account-key"), interop("developer1.account"),
-                          interop("developer1.account-key"),
-                          interop("developer1-22-auto-import.assert"), NULL };
+                          interop("developer1.account-key"), interop("developer1-22-auto-import.assert"),
+                          NULL };
 
         setup_testrootorg(&root);
         _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
