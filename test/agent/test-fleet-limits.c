@@ -129,7 +129,7 @@ static void plain_stream_keeps_the_stream_limit(void **state)
         size_t size;
         char *data = feed(1, ASSERTION_STREAM_MAX + 1, &size);
         size_t magic = strlen(FLEET_FEED_MAGIC);
-        /* skip the frame: the stream itself, 65 assertions */
+        /* skip the frame: the stream itself, ASSERTION_STREAM_MAX + 1 assertions */
         size_t offset = (size_t) (strchr(data + magic, '\n') - data) + 1;
         char *stream = data + offset;
         size_t stream_size = size - offset - 1;
