@@ -277,6 +277,29 @@ static void test_expire(void **state)
         assert_true(has_user(f, "stays"));
 }
 
+/* A clock that says 1970 does not keep a grant whose until the time floor has passed, and the raised floor
+ * outlives a reload of the database. */
+static void test_expire_at_the_floored_clock(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_provision_report_ ProvisionReport *r = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        make_managed_user(f, "gone", NOW);
+        make_managed_user(f, "stays", NOW + 1);
+        provisioner_set_now(f->p, 86400 * USEC_PER_SEC); /* 1970-01-02 */
+        provisioner_raise_time_floor(f->p, NOW);
+        assert_int_equal(provisioner_reload(f->p, &error), 0);
+        assert_int_equal(provisioner_check_time(f->p), NOW);
+        assert_int_equal(provision_report_new(PROVISION_REPORT_USERS, &r), 0);
+        assert_int_equal(provision_expire(f->p, r), 0);
+        assert_int_equal(r->n_users, 1);
+        assert_string_equal(r->users[0].user_name, "gone");
+        assert_int_equal(r->users[0].outcome, PROVISION_REMOVED);
+        assert_false(has_user(f, "gone"));
+        assert_true(has_user(f, "stays"));
+}
+
 static void test_remove(void **state)
 {
         Fixture *f = *state;
@@ -404,6 +427,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_update_then_revoke, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_strict_unknown_email_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_expire_at_the_floored_clock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recover_undoes_create_and_finishes_update, setup,
                                                 teardown),
