@@ -22,7 +22,7 @@ typedef struct WorkerProcess {
         int exit_status; /* once reaped: the exit status or the signal */
 } WorkerProcess;
 
-#define WORKER_PROCESS_INIT { .pidfd = -1, .pipe_fd = -1 }
+#define WORKER_PROCESS_INIT ((WorkerProcess){ .pidfd = -1, .pipe_fd = -1 })
 
 /* Runs in the child with the write end of the pipe; returns the child's exit status. */
 typedef int (*WorkerChildFunction)(int out_fd, void *userdata);

@@ -242,7 +242,7 @@ int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, Fleet
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->process = (WorkerProcess) WORKER_PROCESS_INIT;
+        w->process = WORKER_PROCESS_INIT;
         w->event = sd_event_ref(e);
         w->cb = cb;
         w->userdata = userdata;

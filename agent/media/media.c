@@ -348,7 +348,7 @@ int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, vo
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->process = (WorkerProcess) WORKER_PROCESS_INIT;
+        w->process = WORKER_PROCESS_INIT;
         w->event = sd_event_ref(e);
         w->cb = cb;
         w->userdata = userdata;

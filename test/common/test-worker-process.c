@@ -72,8 +72,8 @@ static int child_report(int out_fd, void *userdata)
         char line[64];
 
         (void) sigprocmask(SIG_SETMASK, NULL, &mask);
-        snprintf(line, sizeof(line), "fd=%d term-blocked=%d",
-                 fcntl(parent_fd, F_GETFD) >= 0 ? 1 : 0, sigismember(&mask, SIGTERM));
+        snprintf(line, sizeof(line), "fd=%d term-blocked=%d", fcntl(parent_fd, F_GETFD) >= 0 ? 1 : 0,
+                 sigismember(&mask, SIGTERM));
         return write_all(out_fd, line, strlen(line)) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
@@ -130,9 +130,8 @@ static void test_running_child_is_reaped_by_the_loop(void **state)
         worker_process_done(&w, e, "test-orphan");
         assert_int_equal(w.pipe_fd, -1);
         assert_int_equal(w.pidfd, -1);
-        assert_int_equal(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, USEC_PER_SEC / 2, 0, on_quit,
-                                                    NULL),
-                         0);
+        assert_int_equal(
+                sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, USEC_PER_SEC / 2, 0, on_quit, NULL), 0);
         assert_int_equal(sd_event_loop(e), 0);
         /* Gone: no zombie is left to wait for. */
         assert_int_equal(waitid(P_PID, pid, &si, WEXITED | WNOHANG), -1);
