@@ -574,18 +574,21 @@ int userdb_index_list(UserdbIndex *x, const UserdbRecord *const **ret, size_t *r
         return 0;
 }
 
-usec_t userdb_index_next_expiry(UserdbIndex *x)
+int userdb_index_next_expiry(UserdbIndex *x, usec_t *ret)
 {
         const UserdbRecord *const *l;
         usec_t next = USEC_INFINITY;
         size_t n;
+        int r;
 
-        if (userdb_index_list(x, &l, &n) < 0)
-                return USEC_INFINITY;
+        r = userdb_index_list(x, &l, &n);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++)
                 if (l[i]->not_after < next)
                         next = l[i]->not_after;
-        return next;
+        *ret = next;
+        return 0;
 }
 
 const char *userdb_index_service_name(const UserdbIndex *x)

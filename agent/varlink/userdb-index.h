@@ -90,4 +90,4 @@ int userdb_index_list(UserdbIndex *x, const UserdbRecord *const **ret, size_t *r
 
 /* The earliest not_after of the served records (USEC_INFINITY when none ends), after reading every stale
  * entry. */
-usec_t userdb_index_next_expiry(UserdbIndex *x);
+int userdb_index_next_expiry(UserdbIndex *x, usec_t *ret);
