@@ -173,8 +173,16 @@ static int on_index_load(sd_event_source *s, void *userdata)
 {
         Daemon *d = userdata;
 
-        if (userdb_index_load_some(d->userdb_index, INDEX_LOAD_BATCH) == 0) {
+        size_t before = userdb_index_stale(d->userdb_index);
+        size_t after = userdb_index_load_some(d->userdb_index, INDEX_LOAD_BATCH);
+
+        /* No progress: out of memory. Lookups read what they need; the start must not wait for it. */
+        if (after == 0 || after == before) {
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                if (after > 0 && d->start_pending) {
+                        d->start_pending = false;
+                        (void) daemon_write(d, job_expire, NULL, d, true);
+                }
                 start_when_indexed(d);
         }
         return 0;
