@@ -62,13 +62,25 @@ static int activate_one(Daemon *d, const char *user_name)
 
 static void job_activate(int error, void *userdata);
 
+static int on_resume(sd_event_source *s, void *userdata)
+{
+        Daemon *d = userdata;
+        int r = daemon_write(d, job_activate, NULL, d, true);
+
+        if (r < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot queue the activation of more homes: %s", strerror(-r));
+                daemon_homes_activation_done(d);
+        }
+        return 0;
+}
+
 /* Activates homes from the pending list for one slice, and queues a job for the rest: between two jobs the
  * loop answers lookups and the Manager. */
 static void activate_some(Daemon *d)
 {
         HomeActivation *a = &d->activation;
         usec_t start = time_now_monotonic();
-        int r;
+        int r = 0;
 
         while (a->names && a->names[a->next]) {
                 a->activated += activate_one(d, a->names[a->next++]);
@@ -76,7 +88,15 @@ static void activate_some(Daemon *d)
                         break;
         }
         if (a->names && a->names[a->next]) {
-                r = daemon_write(d, job_activate, NULL, d, true);
+                /* Not straight into the writer queue: its next job would run before the lookups that arrived
+                 * meanwhile (accepting, reading and answering each take a turn of the loop). The idle source
+                 * queues it once they are answered. */
+                if (!a->resume)
+                        r = sd_event_add_defer(d->event, &a->resume, on_resume, d);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(a->resume, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(a->resume, SD_EVENT_ONESHOT);
                 if (r >= 0)
                         return;
                 daemon_log(&d->log, LOG_ERR, "cannot queue the activation of %zu more homes: %s",
@@ -103,8 +123,18 @@ static void job_activate(int error, void *userdata)
 
 void daemon_homes_activation_done(Daemon *d)
 {
-        d->activation.names = strv_free(d->activation.names);
-        d->activation = (HomeActivation){};
+        sd_event_source *resume = d->activation.resume;
+
+        strv_free(d->activation.names);
+        if (resume)
+                (void) sd_event_source_set_enabled(resume, SD_EVENT_OFF);
+        d->activation = (HomeActivation){ .resume = resume };
+}
+
+void daemon_homes_free(Daemon *d)
+{
+        daemon_homes_activation_done(d);
+        d->activation.resume = sd_event_source_disable_unref(d->activation.resume);
 }
 
 void daemon_homes_activate(Daemon *d)

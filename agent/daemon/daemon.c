@@ -151,8 +151,8 @@ static void job_refresh(int error, void *userdata)
         daemon_users_changed(d);
 }
 
-/* Stale entries of the userdb index read per turn of the loop (each is read and its signature verified):
- * a few ms of work, so a lookup arriving meanwhile waits at most that long. */
+/* Stale entries of the userdb index read per idle turn of the loop (each is read and its signature
+ * verified): a few ms of work, so a lookup arriving meanwhile waits at most that long. */
 #define INDEX_LOAD_BATCH 32
 
 /* The first job (expiry sweep, then the homes activated), once the index is whole: it takes the users from
@@ -208,9 +208,9 @@ static int index_start(Daemon *d)
                 return r;
         r = sd_event_add_defer(d->event, &d->index_loader, on_index_load, d);
         if (r >= 0)
-                /* Not idle: activating many homes keeps the writer queue busy for seconds, and the index
-                 * should be whole before that (same priority: the two take turns). */
-                r = sd_event_source_set_priority(d->index_loader, SD_EVENT_PRIORITY_NORMAL);
+                /* When nothing else is pending: lookups (accept, read, answer: a turn each) go first and
+                 * read what they need themselves. The first job waits for the index to be whole. */
+                r = sd_event_source_set_priority(d->index_loader, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->index_loader, SD_EVENT_OFF);
         if (r < 0)
@@ -417,7 +417,7 @@ Daemon *daemon_free(Daemon *d)
         d->index_loader = sd_event_source_disable_unref(d->index_loader);
         d->userdb_index = userdb_index_free(d->userdb_index);
         expiry_timer_free(d->expiry);
-        daemon_homes_activation_done(d);
+        daemon_homes_free(d);
         /* A tree given with --root (a test, an image) keeps nothing mounted once we are gone; on the
          * running system homes stay active across a restart of the daemon, as homed's do. */
         if (d->provisioner && d->options.root)

@@ -31,7 +31,8 @@ typedef struct HomeActivation {
         char **names;   /* NULL when nothing is pending */
         size_t n, next; /* names; the first name not yet tried */
         size_t activated;
-        usec_t started; /* monotonic */
+        usec_t started;          /* monotonic */
+        sd_event_source *resume; /* idle: queues the next slice once nothing else is pending */
 } HomeActivation;
 
 /* The longest one activation job runs (~5 ms per home): what a lookup arriving meanwhile may wait. */
@@ -93,6 +94,7 @@ int daemon_index_current(Daemon *d);
  * a Manager call is active when the call returns); "home activation done" is logged when all are. */
 void daemon_homes_activate(Daemon *d);
 void daemon_homes_activation_done(Daemon *d); /* forgets what is pending */
+void daemon_homes_free(Daemon *d);
 int daemon_home_deactivate(Daemon *d, const char *user_name);
 void daemon_homes_deactivate_expired(Daemon *d);
 void daemon_homes_deactivate_all(Daemon *d);
