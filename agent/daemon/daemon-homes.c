@@ -211,7 +211,18 @@ static void deactivate_where(Daemon *d, bool expired_only)
 
 void daemon_homes_deactivate_expired(Daemon *d)
 {
-        deactivate_where(d, true);
+        const UserdbRecord *const *users;
+        size_t n;
+
+        /* The users whose grant ran out, from the index (not a pass over every home, which would hold up
+         * lookups at each expiry); without the index, every home. */
+        if (daemon_index_current(d) < 0 || userdb_index_list(d->userdb_index, &users, &n) < 0) {
+                deactivate_where(d, true);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (users[i]->not_after <= d->provisioner->now)
+                        (void) daemon_home_deactivate(d, users[i]->key);
 }
 
 void daemon_homes_deactivate_all(Daemon *d)

@@ -6,6 +6,10 @@
 #       GetUserRecord of USER: prints the userName and exits 0, exits 1 on NoRecordFound, 2 otherwise.
 #   userdb-probe.py enumerate SOCKET SERVICE
 #       GetUserRecord with "more": prints "records: N" and "enumerate-ms: T".
+#   userdb-probe.py gone-at SOCKET SERVICE USER UNTIL_S
+#       Asks for USER every 10 ms until NoRecordFound, at most until UNTIL_S + 5 (seconds since the epoch);
+#       prints "last-found-ns: T" and "gone-ns: T" (wall clock right after each answer). Exits 1 when USER
+#       was still found at the end.
 #   userdb-probe.py start-and-ask SOCKET SERVICE USER MOUNTS_BELOW PIDFILE LOG -- COMMAND...
 #       Starts COMMAND (stderr to LOG, its pid written to PIDFILE; the caller stops it), connects to SOCKET
 #       every millisecond until GetUserRecord of USER is answered with the record, and prints
@@ -69,6 +73,22 @@ def main(argv):
         print(f"records: {n}")
         print(f"enumerate-ms: {(end - start) / 1e6:.1f}")
         return 0
+    if len(argv) >= 5 and argv[0] == "gone-at":
+        last = 0
+        end = (int(argv[4]) + 5) * 10**9
+        while time.time_ns() < end:
+            r = call(argv[1], argv[2], {"userName": argv[3]})[-1]
+            t = time.time_ns()
+            if r.get("error") == "io.systemd.UserDatabase.NoRecordFound":
+                print(f"last-found-ns: {last}")
+                print(f"gone-ns: {t}")
+                return 0
+            if "error" in r:
+                print(r["error"], file=sys.stderr)
+                return 2
+            last = t
+            time.sleep(0.01)
+        return 1
     if len(argv) >= 9 and argv[0] == "start-and-ask" and argv[7] == "--":
         sock, service, user, below, pidfile, log = argv[1:7]
         with open(log, "ab") as logf:
