@@ -35,7 +35,7 @@ command -v dbus-daemon >/dev/null || skip "dbus-daemon not installed"
 pgrep -x systemd-homed >/dev/null && skip "a systemd-homed is already running; not touching it"
 [ -e /run/dbus/system_bus_socket ] && skip "a system bus is already running; this bench starts its own"
 [ -s /etc/machine-id ] || skip "no /etc/machine-id"
-ldconfig -p | grep -q 'libnss_systemd\.so' || skip "libnss-systemd is not installed"
+ldconfig -p | grep 'libnss_systemd\.so' >/dev/null || skip "libnss-systemd is not installed"
 grep -Eq '^passwd:.*\bsystemd\b' /etc/nsswitch.conf || skip "nsswitch.conf does not ask systemd for passwd"
 pgrep -x nscd >/dev/null && skip "nscd is running and would cache both figures"
 
