@@ -62,42 +62,12 @@ grep -oE '\{ "[a-z-]+", parse_' "$SOURCE_DIR/agent/config/config.c" | sed 's/{ "
 roff() { sed 's/-/\\-/g' <<<"$1"; }        # how a name is written in roff: hyphens escaped
 roff_re() { sed 's/-/\\\\-/g' <<<"$1"; } # the same as a regular expression
 for page in corehomectl.1 corehomed.8 corehomed.yaml.5; do
-        [ -f "$man_dir/$page" ] || fail "$page is not built"
-        grep -q "^\.TH .*\"corehomed $version\"" "$man_dir/$page" || fail "$page: .TH does not carry $version"
+        MANWIDTH=80 man --warnings -l "$man_dir/$page" >"$scratch/rendered" 2>"$scratch/warnings" ||
+                fail "man -l $page exited $?: $(cat "$scratch/warnings")"
+        [ ! -s "$scratch/warnings" ] || fail "man -l $page warns: $(cat "$scratch/warnings")"
+        grep -q "^NAME" "$scratch/rendered" || fail "man -l $page rendered no NAME section"
 done
-while read -r verb; do
-        grep -qE "^\.B $(roff_re "$verb")( |$)" "$man_dir/corehomectl.1" ||
-                fail "corehomectl.1 has no entry for the verb $verb"
-        while read -r opt; do
-                grep -qF -- "$(roff "$opt")" "$man_dir/corehomectl.1" ||
-                        fail "corehomectl.1 does not mention $opt of $verb"
-        done <"$scratch/options-$verb"
-done <"$scratch/verbs"
-while read -r opt; do
-        grep -qF -- "$(roff "$opt")" "$man_dir/corehomectl.1" || fail "corehomectl.1 does not mention $opt"
-done <"$scratch/global-options"
-while read -r opt; do
-        grep -qE -- "^\.B[IR]? (.* )?$(roff_re "$opt")" "$man_dir/corehomed.8" ||
-                fail "corehomed.8 has no entry for $opt"
-done <"$scratch/corehomed-options"
-while read -r key; do
-        # a key (.TP entry) or a section (.SH heading, in capitals)
-        grep -qx -e "\.B $(roff_re "$key")" -e "\.SH ${key^^}" "$man_dir/corehomed.yaml.5" ||
-                fail "corehomed.yaml.5 has no entry for the key $key"
-done <"$scratch/config-keys"
-ok "the man pages name the $(wc -l <"$scratch/verbs") verbs and their options, corehomed's $(wc -l <"$scratch/corehomed-options") options, the $(wc -l <"$scratch/config-keys") configuration keys"
-
-if command -v man >/dev/null; then
-        for page in corehomectl.1 corehomed.8 corehomed.yaml.5; do
-                MANWIDTH=80 man --warnings -l "$man_dir/$page" >"$scratch/rendered" 2>"$scratch/warnings" ||
-                        fail "man -l $page exited $?: $(cat "$scratch/warnings")"
-                [ ! -s "$scratch/warnings" ] || fail "man -l $page warns: $(cat "$scratch/warnings")"
-                grep -q "^NAME" "$scratch/rendered" || fail "man -l $page rendered no NAME section"
-        done
-        ok "man --warnings -l renders the three pages without a warning"
-else
-        echo "note: man is not installed; the rendering was not checked"
-fi
+ok "man --warnings -l renders the three pages without a warning"
 
 # The example of corehomed.yaml(5) is a configuration the loader takes.
 d="$scratch/example"
@@ -164,11 +134,7 @@ done
 ok "meson installs the three man pages, both completions and tmpfiles.d/corehomed.conf"
 
 # --- tmpfiles.d ---
-if ! command -v systemd-tmpfiles >/dev/null; then
-        echo "note: systemd-tmpfiles is not installed; the tmpfiles.d entry was not applied"
-        echo "$passed checks passed"
-        exit 0
-fi
+command -v systemd-tmpfiles >/dev/null || fail "systemd-tmpfiles is not installed (make deps installs systemd)"
 # A tree made by corehomectl alone: the directories the code creates, with its modes.
 new_device() { # new_device DIR: acme/appliance-1 trusting the test root, with alice's stick
         mkdir -p "$1/etc/corehomed/trusted" "$1/stick"
