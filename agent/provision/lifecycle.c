@@ -325,46 +325,60 @@ int provision_create_users(Provisioner *p, const char *email, ProvisionReport *r
                                "no system-user assertion for %s is known", email);
 }
 
+/* Removes user_name when its grant ran out by the check time (a record without a grant, or still valid, is
+ * left alone). Returns < 0 only when the report cannot be written. */
+static int expire_one(Provisioner *p, ProvisionReport *report, const char *user_name)
+{
+        _cleanup_json_ json_t *record = NULL;
+        RecordError err = {};
+        json_t *not_after, *grant;
+        UserResult *e;
+        int r;
+
+        if (home_load_record(p->home, user_name, &record, &err) < 0)
+                return 0;
+        not_after = json_object_get(record, "notAfterUSec");
+        grant = record_grant(record);
+        /* A grant's until has certainly passed once the time floor has. */
+        if (!grant || !json_is_integer(not_after) ||
+            (usec_t) json_integer_value(not_after) > provisioner_check_time(p))
+                return 0;
+        r = provision_report_add_user(report, NULL, user_name, &e);
+        if (r < 0)
+                return r;
+        r = grant_origin_from_record(grant, &e->what);
+        if (r < 0)
+                return r;
+        r = remove_user(p, user_name, &err);
+        if (r < 0)
+                return user_result_set(report, e, PROVISION_REFUSED, r, "cannot remove: %s",
+                                       err.message[0] ? err.message : strerror(-r));
+        char when[RFC3339_MAX] = "";
+        (void) time_format_rfc3339((usec_t) json_integer_value(not_after), when);
+        return user_result_set(report, e, PROVISION_REMOVED, 0, "grant expired at %s", when);
+}
+
 int provision_expire(Provisioner *p, ProvisionReport *report)
 {
         HomeListEntry *homes = NULL;
         size_t n = 0;
         int r;
 
-        usec_t t = provisioner_check_time(p); /* a grant's until has certainly passed once the floor has */
-
         r = home_list(p->home, &homes, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_json_ json_t *record = NULL;
-                RecordError err = {};
-                json_t *not_after, *grant;
-                UserResult *e;
-
-                if (home_load_record(p->home, homes[i].user_name, &record, &err) < 0)
-                        continue;
-                not_after = json_object_get(record, "notAfterUSec");
-                grant = record_grant(record);
-                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > t)
-                        continue;
-                r = provision_report_add_user(report, NULL, homes[i].user_name, &e);
-                if (r < 0)
-                        break;
-                r = grant_origin_from_record(grant, &e->what);
-                if (r < 0)
-                        break;
-                r = remove_user(p, homes[i].user_name, &err);
-                if (r < 0) {
-                        r = user_result_set(report, e, PROVISION_REFUSED, r, "cannot remove: %s",
-                                            err.message[0] ? err.message : strerror(-r));
-                        continue;
-                }
-                char when[RFC3339_MAX] = "";
-                (void) time_format_rfc3339((usec_t) json_integer_value(not_after), when);
-                r = user_result_set(report, e, PROVISION_REMOVED, 0, "grant expired at %s", when);
-        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = expire_one(p, report, homes[i].user_name);
         home_list_free(homes, n);
+        return r < 0 ? r : 0;
+}
+
+int provision_expire_users(Provisioner *p, char *const *user_names, ProvisionReport *report)
+{
+        int r = 0;
+
+        for (size_t i = 0; user_names && user_names[i] && r >= 0; i++)
+                r = expire_one(p, report, user_names[i]);
         return r < 0 ? r : 0;
 }
 

@@ -27,6 +27,9 @@ int provision_create_users(Provisioner *p, const char *email, ProvisionReport *r
 
 /* Removes every user whose until-expiration grant has run out (lock, then remove home and record). */
 int provision_expire(Provisioner *p, ProvisionReport *report);
+/* The same for the users named in user_names (NULL-terminated) only: a caller that knows which grants ran
+ * out (the daemon's userdb index) need not read every home. */
+int provision_expire_users(Provisioner *p, char *const *user_names, ProvisionReport *report);
 
 /* Removes one user managed by corehomed (the administrator's remove). -ENOENT unknown, -EPERM not ours;
  * *ret_error says why. */
