@@ -38,7 +38,10 @@ static const Verb verbs[] = {
         { "sign", verb_sign, "sign --key=NAME [--gnupg-home=DIR] [FILE|-]   sign headers as an assertion" },
         { "export-key", verb_export_key,
           "export-key [--account=ID] NAME  print a GnuPG key as an assertion key" },
-        { "status", verb_status, "status                          device identity, trust roots, counts" },
+        { "status", verb_status,
+          "status                          device identity, trust roots, counts, last stick" },
+        { "monitor", verb_monitor,
+          "monitor                         follow the daemon's decisions live until interrupted" },
 };
 
 void cli_error(const char *prefix, const char *format, ...)

@@ -25,6 +25,12 @@ void daemon_log_init(DaemonLog *log)
                 log->to_stderr = false;
 }
 
+void daemon_log_set_observer(DaemonLog *log, DaemonLogObserver observer, void *userdata)
+{
+        log->observer = observer;
+        log->observer_userdata = userdata;
+}
+
 #define FIELDS_MAX 10
 
 static void add_field(struct iovec *iov, size_t *n, char **buf, const char *name, const char *value)
@@ -74,8 +80,11 @@ void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char 
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         va_end(ap);
-        if (message)
-                log_send(log, d->priority, d, message);
+        if (!message)
+                return;
+        log_send(log, d->priority, d, message);
+        if (log->observer)
+                log->observer(d, message, log->observer_userdata);
 }
 
 void daemon_log(const DaemonLog *log, int priority, const char *format, ...)
@@ -104,6 +113,7 @@ static void log_assertion(const DaemonLog *log, const ProvisionReport *r, const 
                 .revision = e->what.revision,
                 .reason = refused ? e->reason : verdict,
                 .device = device,
+                .what = e->what.description,
         };
 
         /* A batch is stored whole or not at all: an assertion that passed is not stored when another one
@@ -128,6 +138,7 @@ static void log_user(const DaemonLog *log, const UserResult *e, const char *devi
                 .user = e->user_name,
                 .reason = e->reason,
                 .device = device,
+                .what = what,
         };
 
         daemon_log_decision(log, &d, "user %s: %s%s%s%s%s%s%s%s", e->user_name ? e->user_name : "(none)",

@@ -13,14 +13,26 @@
 
 #include "report.h"
 
+typedef struct LogDecision LogDecision;
+
+/* Told of every decision as it is logged, with the line written for a person (the monitors follow
+ * decisions live through it: daemon-monitor.h). */
+typedef void (*DaemonLogObserver)(const LogDecision *d, const char *message, void *userdata);
+
 typedef struct DaemonLog {
         bool to_stderr; /* standard error is not connected to the journal */
+        DaemonLogObserver observer;
+        void *observer_userdata;
 } DaemonLog;
 
 /* Whether standard error is the journal ($JOURNAL_STREAM names its device and inode). */
 void daemon_log_init(DaemonLog *log);
 
-typedef struct LogDecision {
+/* Sets the one observer of decisions (NULL: none). The core does not know who follows: the assembly wires
+ * it. */
+void daemon_log_set_observer(DaemonLog *log, DaemonLogObserver observer, void *userdata);
+
+struct LogDecision {
         int priority;         /* LOG_INFO for what went through, LOG_WARNING for a refusal */
         const char *decision; /* COREHOMED_DECISION: accepted, refused, created, updated, removed, ... */
         const char *brand;    /* COREHOMED_BRAND */
@@ -29,7 +41,9 @@ typedef struct LogDecision {
         const char *user;     /* COREHOMED_USER */
         const char *reason;   /* COREHOMED_REASON */
         const char *device;   /* COREHOMED_DEVICE: the stick (or the path) the decision is about */
-} LogDecision;
+        const char *what;     /* the assertion or grant in words ("system-user brand-id=acme email=...");
+                                 for observers (the journal line has it in its message) */
+};
 
 /* One decision; message is the whole line for a person. */
 void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char *format, ...)
