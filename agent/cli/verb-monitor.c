@@ -67,7 +67,8 @@ static int on_reply(json_t *parameters, void *userdata)
                 /* On standard error: standard output carries decisions only. A script may wait for this
                  * line before it does what it wants to see decided. */
                 if (!out->ready)
-                        fprintf(stderr, "corehomectl: following corehomed's decisions (interrupt to stop)\n");
+                        fprintf(stderr,
+                                "corehomectl: following corehomed's decisions (interrupt to stop)\n");
                 out->ready = true;
                 return 0;
         }
@@ -143,10 +144,11 @@ int verb_monitor(const CliContext *ctx, int argc, char **argv)
                 return EXIT_REFUSED;
         }
         if (r == -ECONNRESET) {
-                cli_error(argv[0],
-                          "corehomed closed the connection (it stopped, or this monitor fell more than %u KiB "
-                          "of decisions behind)",
-                          MANAGER_MONITOR_BACKLOG_MAX / 1024U);
+                cli_error(
+                        argv[0],
+                        "corehomed closed the connection (it stopped, or this monitor fell more than %u KiB "
+                        "of decisions behind)",
+                        MANAGER_MONITOR_BACKLOG_MAX / 1024U);
                 return EXIT_REFUSED;
         }
         if (r < 0) {
@@ -154,8 +156,9 @@ int verb_monitor(const CliContext *ctx, int argc, char **argv)
                 return EXIT_REFUSED;
         }
         if (error_name && streq(error_name, VARLINK_ERROR_PERMISSION_DENIED))
-                cli_error(NULL,
-                          "corehomed refused the call: permission denied (io.corehomed.Manager is for root)");
+                cli_error(
+                        NULL,
+                        "corehomed refused the call: permission denied (io.corehomed.Manager is for root)");
         else if (error_name) {
                 const char *prefix = member(final, "prefix"), *message = member(final, "message");
                 cli_error(prefix && prefix[0] ? prefix : NULL, "%s", message ? message : error_name);

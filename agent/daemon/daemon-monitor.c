@@ -100,9 +100,9 @@ int monitor_hub_add(MonitorHub *h, VarlinkCall *call)
         /* Each monitor holds one of the Manager's connections for as long as it follows: the others are
          * for the calls that change things. */
         if (h->n >= MONITORS_MAX) {
-                _cleanup_free_ char *why = strprintf(
-                        "%d monitors follow corehomed already, the most it serves; stop one first",
-                        MONITORS_MAX);
+                _cleanup_free_ char *why =
+                        strprintf("%d monitors follow corehomed already, the most it serves; stop one first",
+                                  MONITORS_MAX);
                 end_with_error(call, EBUSY, why ? why : "too many monitors");
                 return 0;
         }
@@ -128,7 +128,8 @@ static json_t *decision_json(const LogDecision *d, const char *message)
         _cleanup_json_ json_t *o = NULL;
 
         (void) time_format_rfc3339(time_now_realtime(), when);
-        o = json_pack("{s:s, s:s, s:s}", "time", when, "decision", strempty(d->decision), "message", message);
+        o = json_pack("{s:s, s:s, s:s}", "time", when, "decision", strempty(d->decision), "message",
+                      message);
         if (!o)
                 return NULL;
         if ((d->user && json_object_set_new(o, "user", json_string(d->user)) < 0) ||
