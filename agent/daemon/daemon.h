@@ -61,7 +61,9 @@ int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *use
  * timer. */
 void daemon_users_changed(Daemon *d);
 
-/* Homes at run time (daemon-homes.c), in writer jobs. */
+/* Homes at run time (daemon-homes.c), in writer jobs. daemon_homes_bind() gives the homes made before the
+ * machine had its id (an image preseeded before its first boot) this machine's binding. */
+void daemon_homes_bind(Daemon *d);
 void daemon_homes_activate(Daemon *d);
 int daemon_home_deactivate(Daemon *d, const char *user_name);
 void daemon_homes_deactivate_expired(Daemon *d);
