@@ -89,8 +89,11 @@ void daemon_homes_bind(Daemon *d)
                 RecordError err = {};
                 uid_t uid;
 
-                /* Unbound records do not count as ours in the list (they do not load yet): home_bind()
-                 * checks the signature itself and leaves other signers' records alone. */
+                /* A bound home has its uid in the list. Unbound records do not count as ours there (they do
+                 * not load yet): home_bind() checks the signature itself and leaves other signers' records
+                 * alone. */
+                if (homes[i].uid != (uid_t) -1)
+                        continue;
                 r = home_bind(home, homes[i].user_name, &uid, &err);
                 if (r == -EPERM)
                         continue;
