@@ -501,7 +501,7 @@ preseed_ssh_scenarios() {
 	# second or two under TCG).
 	out=$(vm_guest -t 240 "
 		last_ok=none first_refused=none
-		[ \"\$(ssh_key_login exp 2>&1)\" = exp ] && echo first=ok
+		[ \"\$(ssh_key_login exp 2>>results/ssh.err)\" = exp ] && echo first=ok
 		now=\$(date +%s)
 		[ \$now -ge $((exp_until - 6)) ] || sleep \$(($exp_until - 6 - now))
 		while :; do
@@ -543,11 +543,13 @@ preseed_ssh_scenarios() {
 	fi
 	grep -qx 'getent=gone' <<<"$out" || s9=1
 	out=$(vm_guest -t 180 '
-		echo "sam-key: $(ssh_key_login sam 2>&1)"
-		echo "pat-key: $(ssh_key_login pat 2>&1 || echo refused)"
-		echo "pat-wrong: $(ssh_password_login pat wrong-password 2>&1 || echo refused)"
-		echo "pat-password: $(ssh_password_login pat alice-secret 2>&1)"
-		echo "sam-password: $(ssh_password_login sam alice-secret 2>&1 || echo refused)"') || s9=1
+		echo "sam-key: $(ssh_key_login sam 2>>results/ssh.err)"
+		echo "pat-key: $(ssh_key_login pat 2>>results/ssh.err || echo refused)"
+		echo "pat-wrong: $(ssh_password_login pat wrong-password 2>>results/ssh.err || echo refused)"
+		echo "pat-password: $(ssh_password_login pat alice-secret 2>>results/ssh.err)"
+		echo "sam-password: $(ssh_password_login sam alice-secret 2>>results/ssh.err || echo refused)"
+		echo "--- ssh stderr:"
+		cat results/ssh.err') || s9=1
 	printf '%s\n' "$out" >&2
 	grep -qx 'sam-key: sam' <<<"$out" || {
 		s9=1
