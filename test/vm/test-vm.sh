@@ -194,7 +194,7 @@ PY
 }
 
 # system_user USER EXTRA-JSON: one signed system-user alone (a stream needs the brand's account-key and
-# account once: brand_chain). EXTRA-JSON is merged into the headers; a null value drops that header
+# account once: brand_chain; an empty line between two assertions). EXTRA-JSON is merged into the headers; a null value drops that header
 # (e.g. "password": null for a password-less grant).
 system_user() {
 	python3 - "$1" "$2" "$password" <<'PY' | "$corehomectl" sign --key=corehomed-test-brand --gnupg-home="$GNUPGHOME" -
@@ -481,8 +481,8 @@ preseed_ssh_scenarios() {
 	local exp_until
 	exp_until=$(($(date +%s) + 60))
 	{
-		system_user sam "{\"password\": null, \"ssh-keys\": [\"$(cat "$VM_SHARE/ssh/tech.pub")\"]}" &&
-			system_user pat '{}' &&
+		system_user sam "{\"password\": null, \"ssh-keys\": [\"$(cat "$VM_SHARE/ssh/tech.pub")\"]}" && echo &&
+			system_user pat '{}' && echo &&
 			system_user exp "{\"password\": null, \"ssh-keys\": [\"$(cat "$VM_SHARE/ssh/tech.pub")\"], \"format\": \"2\", \"user-presence\": \"until-expiration\", \"until\": \"$(rfc3339 "$exp_until")\"}" &&
 			brand_chain
 	} >"$VM_SHARE/ssh/grants.assert" || s9=1
