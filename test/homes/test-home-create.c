@@ -256,7 +256,7 @@ static void bind_adds_binding_of_home_owner(void **state)
         char *root = test_root_new();
         _cleanup_free_ char *mid = test_path(root, "/etc/machine-id");
         _cleanup_json_ json_t *rec = test_record("alice", TEST_NOW - 5), *stored = NULL, *before = NULL,
-                              *host = NULL, *embedded = NULL;
+                              *host = NULL;
         _cleanup_free_ char *embedded_before = NULL, *embedded_after = NULL;
         Home *h = NULL;
         RecordError err = {};
