@@ -215,17 +215,19 @@ static void help(void)
                "  --manager-socket=PATH  io.corehomed.Manager socket (default %s)\n"
                "  --allow-any-media      read any block device with a file system, not only removable\n"
                "                         ones (overrides media.devices; for tests)\n"
-               "  -h, --help             show this help\n\n"
+               "  -h, --help             show this help\n"
+               "  --version              show the version\n\n"
                "Sockets passed by systemd (FileDescriptorName=userdb / manager) take precedence over the\n"
-               "paths.\n",
+               "paths. See corehomed(8) and corehomed.yaml(5).\n",
                DAEMON_USERDB_SOCKET_DEFAULT, MANAGER_SOCKET_DEFAULT);
 }
 
 int main(int argc, char **argv)
 {
-        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA };
+        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA, ARG_VERSION };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "userdb-socket", required_argument, NULL, ARG_USERDB_SOCKET },
                 { "manager-socket", required_argument, NULL, ARG_MANAGER_SOCKET },
@@ -244,6 +246,9 @@ int main(int argc, char **argv)
                 switch (c) {
                 case 'h':
                         help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("corehomed %s\n", COREHOMED_VERSION);
                         return EXIT_SUCCESS;
                 case ARG_ROOT:
                         o.root = optarg;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "deny-list.h"
 #include "device-identity.h"
 #include "home.h"
 #include "macros.h"
@@ -23,6 +24,7 @@ typedef struct Provisioner {
         Home *home;
         DeviceIdentity *device; /* NULL when this device has no usable identity: see device_error */
         char *device_error;
+        DenyList denied; /* the administrator's local revokes (deny-list.h) */
 } Provisioner;
 
 /* Loads configuration, trust database, engine and device identity for root at now. home_flags:
@@ -32,14 +34,15 @@ Provisioner *provisioner_free(Provisioner *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Provisioner *, provisioner_free)
 #define _cleanup_provisioner_ _cleanup_(provisioner_freep)
 
-/* Loads the trust database and the device identity again (another process changed the root: its
- * generation moved). On failure p keeps what it had. */
+/* Loads the trust database, the deny list and the device identity again (another process changed the root:
+ * its generation moved). On failure p keeps what it had. */
 int provisioner_reload(Provisioner *p, char **ret_error);
 
 /* Moves the clock of the provisioner, its trust database and its engine (the daemon, per operation). */
 void provisioner_set_now(Provisioner *p, usec_t now);
 
-/* Finishes or undoes every operation an interrupted writer left in the intent journal, and deletes the
- * engine's temporary homes, so the next change starts from a whole state. Only with the root's lock held:
+/* Finishes or undoes every operation an interrupted writer left in the intent journal, deletes the engine's
+ * temporary homes and removes a denied user that an interrupted deny left behind, so the next change starts
+ * from a whole state. Only with the root's lock held:
  * the intents of a live writer are not ours to undo. */
 int provision_recover(Provisioner *p, char **ret_error);

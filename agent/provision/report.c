@@ -11,6 +11,7 @@ static const char *const outcome_names[_PROVISION_OUTCOME_MAX] = {
         [PROVISION_CREATED] = "created",     [PROVISION_UPDATED] = "updated",
         [PROVISION_UNCHANGED] = "unchanged", [PROVISION_REMOVED] = "removed",
         [PROVISION_PENDING] = "pending",     [PROVISION_SKIPPED] = "skipped",
+        [PROVISION_DENIED] = "denied",       [PROVISION_ALLOWED] = "allowed",
         [PROVISION_REFUSED] = "refused",
 };
 

@@ -24,11 +24,13 @@ typedef enum ProvisionOutcome {
         PROVISION_REMOVED, /* revoked, expired or removed by the administrator */
         PROVISION_PENDING, /* bound to a serial this device does not have yet */
         PROVISION_SKIPPED, /* not for this device or not now; kept in the database */
+        PROVISION_DENIED,  /* the administrator denied the user name here (deny-list.h) */
+        PROVISION_ALLOWED, /* the administrator lifted a deny */
         PROVISION_REFUSED, /* an error: counts as a failure */
         _PROVISION_OUTCOME_MAX,
 } ProvisionOutcome;
 
-/* "created", "updated", "unchanged", "removed", "pending", "skipped", "refused". */
+/* "created", "updated", "unchanged", "removed", "pending", "skipped", "denied", "allowed", "refused". */
 const char *provision_outcome_to_string(ProvisionOutcome o);
 /* The inverse, -EINVAL for anything else. */
 int provision_outcome_from_string(const char *s, ProvisionOutcome *ret);
