@@ -34,8 +34,12 @@ int cli_provisioner_open(const CliContext *ctx, Provisioner **ret)
         int r;
 
         r = provisioner_open(ctx->root, ctx->now, 0, ret, &error);
-        if (r < 0)
+        if (r < 0) {
                 cli_error(ctx->root, "%s", error ? error : strerror(-r));
+                return r;
+        }
+        if (!ctx->now_set) /* on the real clock: not before this build */
+                provisioner_raise_time_floor(*ret, trust_db_build_time_floor());
         return r;
 }
 

@@ -50,7 +50,8 @@ void daemon_homes_activate(Daemon *d)
                 if (!homes[i].ours ||
                     (homes[i].state != HOME_STATE_INACTIVE && homes[i].state != HOME_STATE_DIRTY))
                         continue;
-                if (home_grant_validity(d, homes[i].user_name, d->provisioner->now) != GRANT_VALID)
+                if (home_grant_validity(d, homes[i].user_name, provisioner_check_time(d->provisioner)) !=
+                    GRANT_VALID)
                         continue;
                 r = home_activate(home, homes[i].user_name, &err);
                 if (r < 0 && r != -EALREADY)
@@ -138,7 +139,8 @@ static void deactivate_where(Daemon *d, bool expired_only)
                 return;
         for (size_t i = 0; i < n; i++)
                 if (!expired_only ||
-                    home_grant_validity(d, homes[i].user_name, d->provisioner->now) == GRANT_RAN_OUT)
+                    home_grant_validity(d, homes[i].user_name, provisioner_check_time(d->provisioner)) ==
+                            GRANT_RAN_OUT)
                         (void) daemon_home_deactivate(d, homes[i].user_name);
         home_list_free(homes, n);
 }

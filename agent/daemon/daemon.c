@@ -225,8 +225,11 @@ static int open_state(Daemon *d, char **ret_error)
                 return r;
         }
         r = provisioner_open(d->options.root, d->started, HOME_ALLOW_MOUNT, &d->provisioner, ret_error);
-        if (r >= 0)
+        if (r >= 0) {
+                /* The daemon runs on the real clock: time has reached at least this build. */
+                provisioner_raise_time_floor(d->provisioner, trust_db_build_time_floor());
                 r = provision_recover(d->provisioner, ret_error);
+        }
         if (r < 0)
                 return r;
         root_lock_mark_changed(lock);

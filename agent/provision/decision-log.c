@@ -68,27 +68,30 @@ static void log_assertion(const DecisionLog *log, const ProvisionReport *r, cons
                           const char *device)
 {
         _cleanup_free_ char *message = NULL;
-        bool refused = e->verdict == TRUST_VERDICT_REFUSED;
+        bool refused = e->verdict == TRUST_VERDICT_REFUSED, skipped = e->verdict == TRUST_VERDICT_SKIPPED;
         const char *verdict = trust_verdict_kind_to_string(e->verdict);
+        const char *decision = refused ? "refused" : skipped ? "skipped" : "accepted";
         LogDecision d = {
-                .priority = refused ? LOG_WARNING : LOG_INFO,
-                .decision = refused ? "refused" : "accepted",
+                .priority = refused   ? LOG_WARNING
+                            : skipped ? LOG_NOTICE
+                                      : LOG_INFO,
+                .decision = decision,
                 .brand = e->what.brand_id,
                 .email = e->what.email,
                 .revision = e->what.revision,
-                .reason = refused ? e->reason : verdict,
+                .reason = refused || skipped ? e->reason : verdict,
                 .device = device,
                 .what = e->what.description,
         };
 
         /* A batch is stored whole or not at all: an assertion that passed is not stored when another one
-         * of its batch was refused. */
-        if (!refused && !r->committed && e->verdict != TRUST_VERDICT_UNCHANGED)
+         * of its batch was refused. A skipped one (snapd's rule) is never stored: its reason names the one
+         * kept. */
+        if (!refused && !skipped && !r->committed && e->verdict != TRUST_VERDICT_UNCHANGED)
                 d.reason = "valid, not stored: another assertion of the batch was refused";
-        if (asprintf(&message, "%s assertion %s (revision %" PRId64 ") from %s: %s",
-                     refused ? "refused" : "accepted", strempty(e->what.description),
-                     e->what.revision < 0 ? 0 : e->what.revision, strempty(e->origin),
-                     strempty(d.reason)) < 0)
+        if (asprintf(&message, "%s assertion %s (revision %" PRId64 ") from %s: %s", decision,
+                     strempty(e->what.description), e->what.revision < 0 ? 0 : e->what.revision,
+                     strempty(e->origin), strempty(d.reason)) < 0)
                 return;
         decision_log_send(log, d.priority, &d, message);
 }

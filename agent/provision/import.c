@@ -27,8 +27,11 @@ static const char *media_users_refused(Provisioner *p)
         return NULL;
 }
 
-/* The batch's own system-users, in batch order. */
-static int batch_grants(const AssertionBatch *b, const Assertion ***ret, size_t *ret_n)
+/* The batch's own system-users, in batch order, but only those the store holds now: one that snapd's rule
+ * skipped (another with its key and revision is kept, docs/trust.md) is not a grant of this device. Its
+ * AssertionResult says so; the one kept applies when it is of this batch. */
+static int batch_grants(const AssertionBatch *b, const TrustReport *trust, const Assertion ***ret,
+                        size_t *ret_n)
 {
         const Assertion **grants = calloc(b->list.n + 1, sizeof(Assertion *));
         size_t n = 0;
@@ -36,7 +39,8 @@ static int batch_grants(const AssertionBatch *b, const Assertion ***ret, size_t 
         if (!grants)
                 return -ENOMEM;
         for (size_t i = 0; i < b->list.n; i++)
-                if (streq(b->list.items[i]->type, "system-user"))
+                if (streq(b->list.items[i]->type, "system-user") &&
+                    trust->verdicts[i].kind != TRUST_VERDICT_SKIPPED)
                         grants[n++] = b->list.items[i];
         *ret = grants;
         *ret_n = n;
@@ -128,7 +132,7 @@ int provision_import(TrustDb *db, Provisioner *p, const AssertionBatch *b, Impor
                 return report->note ? 0 : -ENOMEM;
         }
 
-        r = batch_grants(b, &grants, &n_grants);
+        r = batch_grants(b, trust, &grants, &n_grants);
         if (r < 0)
                 return r;
         report->users_applied = true;

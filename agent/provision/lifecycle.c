@@ -238,7 +238,8 @@ static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionR
                 return user_result_set(report, e, strict ? PROVISION_REFUSED : PROVISION_SKIPPED,
                                        strict ? -EPERM : 0, "%s", PROVISION_DENIED_REASON);
 
-        switch (grant_policy_check(p->device, u, p->now, &decision)) {
+        /* At the check time of the signatures: a clock that says 1970 is not taken for the truth. */
+        switch (grant_policy_check(p->device, u, provisioner_check_time(p), &decision)) {
         case GRANT_APPLIES:
                 return apply_grant(p, report, e, u, a);
         case GRANT_PENDING_SERIAL:
@@ -330,6 +331,8 @@ int provision_expire(Provisioner *p, ProvisionReport *report)
         size_t n = 0;
         int r;
 
+        usec_t t = provisioner_check_time(p); /* a grant's until has certainly passed once the floor has */
+
         r = home_list(p->home, &homes, &n);
         if (r < 0)
                 return r;
@@ -343,7 +346,7 @@ int provision_expire(Provisioner *p, ProvisionReport *report)
                         continue;
                 not_after = json_object_get(record, "notAfterUSec");
                 grant = record_grant(record);
-                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > p->now)
+                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > t)
                         continue;
                 r = provision_report_add_user(report, NULL, homes[i].user_name, &e);
                 if (r < 0)

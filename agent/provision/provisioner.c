@@ -36,6 +36,18 @@ void provisioner_set_now(Provisioner *p, usec_t now)
         trust_db_set_now(p->db, now);
 }
 
+void provisioner_raise_time_floor(Provisioner *p, usec_t floor)
+{
+        if (floor > p->floor_raised)
+                p->floor_raised = floor;
+        trust_db_raise_time_floor(p->db, p->floor_raised);
+}
+
+usec_t provisioner_check_time(const Provisioner *p)
+{
+        return trust_db_check_time(p->db);
+}
+
 /* The device's identity comes from the configuration and the stored model/serial assertions. A device
  * without one can still list, inspect, remove and expire users. */
 static void provisioner_load_device(Provisioner *p)
@@ -95,6 +107,7 @@ int provisioner_reload(Provisioner *p, char **ret_error)
                 return r;
         trust_db_free(p->db);
         p->db = TAKE_PTR(db);
+        trust_db_raise_time_floor(p->db, p->floor_raised);
         deny_list_done(&p->denied);
         p->denied = denied;
         denied = (DenyList){};
@@ -192,5 +205,12 @@ int provision_recover(Provisioner *p, char **ret_error)
                 r = sweep_temporary_homes(p);
         if (r >= 0)
                 r = sweep_denied(p, ret_error);
+        if (r >= 0) {
+                _cleanup_free_ char *error = NULL;
+                int k = trust_db_recover(p->db, &error);
+                if (k < 0)
+                        r = error_set(ret_error, k, "cannot recover the assertion store: %s",
+                                      error ? error : strerror(-k));
+        }
         return r;
 }

@@ -19,6 +19,7 @@
 typedef struct Provisioner {
         char *root; /* NULL for the running system */
         usec_t now;
+        usec_t floor_raised; /* provisioner_raise_time_floor(), kept across reloads */
         Config *config;
         TrustDb *db;
         Home *home;
@@ -41,8 +42,19 @@ int provisioner_reload(Provisioner *p, char **ret_error);
 /* Moves the clock of the provisioner, its trust database and its engine (the daemon, per operation). */
 void provisioner_set_now(Provisioner *p, usec_t now);
 
+/* Raises the trust database's time floor to at least floor, now and after every reload. A program on the
+ * real clock raises it to trust_db_build_time_floor() (a device without a battery starts in 1970, but not
+ * before its software was built); one that travels in time (--now) does not. */
+void provisioner_raise_time_floor(Provisioner *p, usec_t floor);
+
+/* The time grant windows are checked at (since <= t < until) and grants expire at: the later of now and
+ * the trust database's time floor, the same time the signatures are checked at, so a clock reset to 1970
+ * neither refuses a valid grant nor keeps an expired one. */
+usec_t provisioner_check_time(const Provisioner *p);
+
 /* Finishes or undoes every operation an interrupted writer left in the intent journal, deletes the engine's
- * temporary homes and removes a denied user that an interrupted deny left behind, so the next change starts
- * from a whole state. Only with the root's lock held:
+ * temporary homes, removes a denied user that an interrupted deny left behind and what an interrupted
+ * commit left in the trust store (trust_db_recover()), so the next change starts from a whole state. Only
+ * with the root's lock held:
  * the intents of a live writer are not ours to undo. */
 int provision_recover(Provisioner *p, char **ret_error);

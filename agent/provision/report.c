@@ -142,12 +142,15 @@ int provision_report_add_verdicts(ProvisionReport *r, const TrustReport *trust, 
                 e->type = strdup(v->assertion->type);
                 if (!e->origin || !e->type)
                         return -ENOMEM;
-                if (v->kind == TRUST_VERDICT_REFUSED) {
+                if (v->kind == TRUST_VERDICT_REFUSED || v->kind == TRUST_VERDICT_SKIPPED) {
                         e->reason = strdup(v->reason);
                         if (!e->reason)
                                 return -ENOMEM;
-                        r->n_assertions_refused++;
                 }
+                if (v->kind == TRUST_VERDICT_REFUSED)
+                        r->n_assertions_refused++;
+                if (v->kind == TRUST_VERDICT_SKIPPED)
+                        r->n_assertions_skipped++;
         }
         r->committed = trust->committed;
         return 0;

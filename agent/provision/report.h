@@ -49,8 +49,11 @@ typedef struct AssertionResult {
         char *type;
         GrantOrigin what; /* description for every type; brand/email for system-users */
         TrustVerdictKind verdict;
-        int error;    /* < 0 for TRUST_VERDICT_REFUSED */
-        char *reason; /* why it was refused; NULL otherwise */
+        int error; /* < 0 for TRUST_VERDICT_REFUSED */
+        /* Why it was refused, or for TRUST_VERDICT_SKIPPED which assertion is kept instead (snapd's rule for
+         * one key and revision, docs/trust.md): a skipped assertion is not stored and does not apply.
+         * NULL otherwise. */
+        char *reason;
 } AssertionResult;
 
 /* One user and what a grant (or expiry, or the administrator) did to it. */
@@ -77,7 +80,8 @@ typedef struct ProvisionReport {
         AssertionResult *assertions;
         size_t n_assertions;
         size_t n_assertions_refused;
-        bool committed; /* the assertions were stored (all or nothing) */
+        size_t n_assertions_skipped; /* not stored: another one with its key is kept; not a failure */
+        bool committed;              /* the assertions were stored (all or nothing) */
         UserResult *users;
         size_t n_users;
         size_t n_users_refused;

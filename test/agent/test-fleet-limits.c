@@ -110,7 +110,7 @@ static void import_assertions_at_n_and_n_plus_one(void **state)
         AssertionBatch b = {};
         char *error = NULL;
         size_t size;
-        char *data = feed(FLEET_FEED_STREAMS_MAX, ASSERTION_STREAM_MAX, &size);
+        char *data = feed(FLEET_FEED_STREAMS_MAX, FLEET_FEED_ASSERTIONS_MAX / FLEET_FEED_STREAMS_MAX, &size);
 
         assert_int_equal(fleet_feed_add(&b, "feed", data, size, &error), 0);
         assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
@@ -129,7 +129,7 @@ static void plain_stream_keeps_the_stream_limit(void **state)
         size_t size;
         char *data = feed(1, ASSERTION_STREAM_MAX + 1, &size);
         size_t magic = strlen(FLEET_FEED_MAGIC);
-        /* skip the frame: the stream itself, 65 assertions */
+        /* skip the frame: the stream itself, ASSERTION_STREAM_MAX + 1 assertions */
         size_t offset = (size_t) (strchr(data + magic, '\n') - data) + 1;
         char *stream = data + offset;
         size_t stream_size = size - offset - 1;
