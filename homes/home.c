@@ -49,20 +49,29 @@ usec_t home_now(const Home *h)
         return h->now ? h->now : time_now_realtime();
 }
 
+/* The machine-id of the tree; "" when it has none yet (an image before its first boot: the file missing,
+ * empty, or "uninitialized" as systemd writes it for the first boot to fill in). -ENOMEDIUM for anything
+ * else that is not 32 lower-case hex digits. */
 static int read_machine_id(const char *root, char ret[static 33])
 {
         _cleanup_free_ char *path = NULL, *data = NULL;
         size_t size;
         int r;
 
+        ret[0] = '\0';
         r = path_join_root(root, HOME_MACHINE_ID_PATH, &path);
         if (r < 0)
                 return r;
         r = read_file_bounded(AT_FDCWD, path, 64, &data, &size);
+        if (r == -ENOENT)
+                return 0;
         if (r < 0)
                 return -ENOMEDIUM;
-        if (size == 33 && data[32] == '\n')
-                size = 32;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        if (size == 0 || (size == strlen(HOME_MACHINE_ID_UNINITIALIZED) &&
+                          memcmp(data, HOME_MACHINE_ID_UNINITIALIZED, size) == 0))
+                return 0;
         if (size != 32)
                 return -ENOMEDIUM;
         for (size_t i = 0; i < 32; i++)
@@ -71,6 +80,22 @@ static int read_machine_id(const char *root, char ret[static 33])
         memcpy(ret, data, 32);
         ret[32] = '\0';
         return 0;
+}
+
+bool home_has_machine_id(const Home *h)
+{
+        return h->machine_id[0] != '\0';
+}
+
+int home_reload_machine_id(Home *h)
+{
+        char id[33];
+        int r = read_machine_id(h->root, id);
+
+        if (r < 0)
+                return r;
+        memcpy(h->machine_id, id, sizeof(id));
+        return home_has_machine_id(h);
 }
 
 int home_new(const char *root, unsigned flags, Home **ret, RecordError *err)
@@ -89,7 +114,9 @@ int home_new(const char *root, unsigned flags, Home **ret, RecordError *err)
 
         r = read_machine_id(h->root, h->machine_id);
         if (r < 0)
-                return home_error(err, r, "%s%s: missing or malformed (32 lower-case hex digits expected)",
+                return home_error(err, r,
+                                  "%s%s: malformed (32 lower-case hex digits expected, or empty or "
+                                  "\"uninitialized\" before the first boot)",
                                   strempty(h->root), HOME_MACHINE_ID_PATH);
         r = engine_key_load_or_create(h->root, &h->key);
         if (r < 0)
@@ -232,6 +259,45 @@ static bool binding_uid(Home *h, json_t *record, uid_t *ret)
         return true;
 }
 
+/* The uid of a home whose record has no binding for this machine yet (made on an image without a
+ * machine-id): the owner of its image, which is what homed takes first for such a record too
+ * (manager_augment_record_with_uid()). False when there is no image yet (a luks home before its first
+ * login) or its owner is outside homed's range. */
+static bool image_owner_uid(Home *h, json_t *record, uid_t *ret)
+{
+        const HomeStorage *storage = home_storage_for(h, record, NULL);
+        const char *user_name = user_record_user_name(record);
+        _cleanup_free_ char *image = NULL;
+        struct stat st;
+
+        if (!storage || !user_name ||
+            root_path(h, &image, "%s/%s%s", HOME_DIR, user_name, storage->image_suffix) < 0)
+                return false;
+        if (lstat(image, &st) < 0 || st.st_uid < HOME_UID_MIN || st.st_uid > HOME_UID_MAX)
+                return false;
+        *ret = st.st_uid;
+        return true;
+}
+
+/* The uid of a home: its binding's; before the tree has a machine-id, its image's owner, or none
+ * ((uid_t) -1) for a home made only at its first login (luks), which has no image yet. */
+static bool home_record_uid(Home *h, json_t *record, uid_t *ret)
+{
+        const HomeStorage *storage;
+
+        if (binding_uid(h, record, ret))
+                return true;
+        if (home_has_machine_id(h))
+                return false;
+        if (image_owner_uid(h, record, ret))
+                return true;
+        storage = home_storage_for(h, record, NULL);
+        if (!storage || !storage->realize)
+                return false;
+        *ret = (uid_t) -1;
+        return true;
+}
+
 int home_load_record(Home *h, const char *user_name, json_t **ret, RecordError *err)
 {
         _cleanup_free_ char *path = NULL, *data = NULL;
@@ -257,7 +323,7 @@ int home_load_record(Home *h, const char *user_name, json_t **ret, RecordError *
 /* Adds the UID of every other home we can see: host records (lenient parse: homed's own records may hold
  * reals our strict loader refuses, but their UIDs still count) and the owners of /home/<x>.homedir, which
  * also catches a home without a record. */
-static int collect_home_uids(Home *h, uid_t **ret, size_t *ret_n)
+static int collect_home_uids(Home *h, const char *exclude, uid_t **ret, size_t *ret_n)
 {
         _cleanup_free_ uid_t *ids = NULL;
         _cleanup_free_ char *dir = NULL, *home_dir = NULL;
@@ -289,6 +355,8 @@ static int collect_home_uids(Home *h, uid_t **ret, size_t *ret_n)
                         bool found = false;
 
                         if (de->d_name[0] == '.' || l <= sl || !streq(de->d_name + l - sl, suffix))
+                                continue;
+                        if (exclude && l - sl == strlen(exclude) && strneq(de->d_name, exclude, l - sl))
                                 continue;
                         if (i == 0) {
                                 _cleanup_free_ char *data = NULL;
@@ -331,7 +399,7 @@ static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
         json_t *v;
         int r;
 
-        r = collect_home_uids(h, &homes, &n_homes);
+        r = collect_home_uids(h, NULL, &homes, &n_homes);
         if (r < 0)
                 return home_error(err, r, "cannot list existing homes: %s", strerror(-r));
         r = uid_usage_load(h->root, homes, n_homes, &used);
@@ -474,10 +542,14 @@ int home_create(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (!json_object_get(prepared, "lastChangeUSec") &&
             json_object_set_new(prepared, "lastChangeUSec", json_integer((json_int_t) home_now(h))) < 0)
                 return -ENOMEM;
-        r = user_record_set_binding(prepared, h->machine_id, uid, (gid_t) uid,
-                                    l.image_path + strlen(strempty(h->root)), storage->name);
-        if (r < 0)
-                return r;
+        /* Without a machine-id yet (an image before its first boot) there is nothing to key the binding
+         * by: the home is made (owned by uid), the binding is added at the first boot (home_bind()). */
+        if (home_has_machine_id(h)) {
+                r = user_record_set_binding(prepared, h->machine_id, uid, (gid_t) uid,
+                                            l.image_path + strlen(strempty(h->root)), storage->name);
+                if (r < 0)
+                        return r;
+        }
         r = home_sign_and_format(h, prepared, &signed_record, &host_text, &embedded_text, err);
         if (r < 0)
                 return r;
@@ -535,7 +607,7 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         r = home_load_record(h, user_name, &old, err);
         if (r < 0)
                 return r;
-        if (!binding_uid(h, old, &uid))
+        if (!home_record_uid(h, old, &uid))
                 return home_error(err, -EBADMSG, "%s: stored record has no binding for this machine",
                                   user_name);
         storage = home_storage_for(h, old, err);
@@ -594,6 +666,80 @@ int home_update(Home *h, json_t *record, json_t **ret_record, RecordError *err)
         if (ret_record)
                 *ret_record = TAKE_PTR(signed_record);
         return 0;
+}
+
+/* The uid a home made before the first boot takes now: its image's owner, unless another home or user has
+ * that uid here (then refused: its files would have to change owner), or a new one for a home without an
+ * image yet. */
+static int bind_pick_uid(Home *h, json_t *record, const char *user_name, uid_t *ret, RecordError *err)
+{
+        _cleanup_(uid_usage_freep) UidUsage *used = NULL;
+        _cleanup_free_ uid_t *homes = NULL;
+        size_t n_homes = 0;
+        uid_t uid;
+        int r;
+
+        if (!image_owner_uid(h, record, &uid))
+                return home_pick_uid(h, record, ret, err);
+        r = collect_home_uids(h, user_name, &homes, &n_homes);
+        if (r < 0)
+                return home_error(err, r, "cannot list existing homes: %s", strerror(-r));
+        r = uid_usage_load(h->root, homes, n_homes, &used);
+        if (r < 0)
+                return home_error(err, r, "cannot read passwd/group under the root: %s", strerror(-r));
+        if (uid_usage_contains(used, uid))
+                return home_error(err, -EEXIST,
+                                  "%s: the home belongs to uid %u, which another user or group has here",
+                                  user_name, (unsigned) uid);
+        *ret = uid;
+        return 0;
+}
+
+int home_bind(Home *h, const char *user_name, uid_t *ret_uid, RecordError *err)
+{
+        _cleanup_json_ json_t *record = NULL;
+        _cleanup_free_ char *image = NULL, *text = NULL;
+        const HomeStorage *storage;
+        uid_t uid;
+        int r;
+
+        if (!home_has_machine_id(h))
+                return home_error(err, -ENOMEDIUM, "%s: this machine has no machine-id yet", user_name);
+        r = home_load_record(h, user_name, &record, err);
+        if (r < 0)
+                return r;
+        if (binding_uid(h, record, &uid)) {
+                if (ret_uid)
+                        *ret_uid = uid;
+                return 0;
+        }
+        /* Only our own records: another signer's home is its owner's to bind (homed binds its own). */
+        UserRecordSignatureState state;
+        if (user_record_verify(record, h->key->pkey, &state) < 0 ||
+            (state != USER_RECORD_SIGNED && state != USER_RECORD_SIGNED_EXCLUSIVE))
+                return home_error(err, -EPERM, "%s: the record is not signed by this machine's key",
+                                  user_name);
+        storage = home_storage_for(h, record, err);
+        if (!storage)
+                return -EOPNOTSUPP;
+        r = bind_pick_uid(h, record, user_name, &uid, err);
+        if (r < 0)
+                return r;
+        if (asprintf(&image, "%s/%s%s", HOME_DIR, user_name, storage->image_suffix) < 0)
+                return -ENOMEM;
+        /* The binding is not signed: the record's signature stays valid, and ~/.identity (which carries
+         * no binding) stays as it is. */
+        r = user_record_set_binding(record, h->machine_id, uid, (gid_t) uid, image, storage->name);
+        if (r >= 0)
+                r = user_record_format_pretty(record, &text);
+        if (r < 0)
+                return r;
+        r = write_host_record(h, user_name, text, err);
+        if (r < 0)
+                return r;
+        if (ret_uid)
+                *ret_uid = uid;
+        return 1;
 }
 
 static int marker_path(Home *h, const char *dir, const char *user_name, const char *suffix, char **ret)
@@ -660,7 +806,7 @@ static int home_context_load(Home *h, const char *user_name, HomeContext *c, Rec
         r = home_load_record(h, user_name, &c->record, err);
         if (r < 0)
                 return r;
-        if (!binding_uid(h, c->record, &uid))
+        if (!home_record_uid(h, c->record, &uid))
                 return home_error(err, -EBADMSG, "%s: record has no binding for this machine", user_name);
         c->storage = home_storage_for(h, c->record, err);
         if (!c->storage)
@@ -984,7 +1130,7 @@ static void home_list_fill(Home *h, HomeListEntry *e)
         e->state = HOME_STATE_ABSENT;
         if (home_context_load(h, e->user_name, &c, NULL) < 0) {
                 if (c.record)
-                        (void) binding_uid(h, c.record, &e->uid);
+                        (void) home_record_uid(h, c.record, &e->uid);
                 return;
         }
         e->uid = c.layout.uid;

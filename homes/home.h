@@ -32,6 +32,8 @@
 #define HOME_LOCKED_MARKER_DIR "/run/corehomed/homes"
 #define HOME_DEFAULT_SKELETON  "/etc/skel"
 #define HOME_MACHINE_ID_PATH   "/etc/machine-id"
+/* What systemd's image tools write into /etc/machine-id for the first boot to fill in. */
+#define HOME_MACHINE_ID_UNINITIALIZED "uninitialized"
 
 /* homed's names for the states a home can be in (the subset directory storage can reach). */
 typedef enum HomeState {
@@ -52,7 +54,8 @@ typedef enum HomeFlags {
 /* The engine context: everything an operation needs, nothing global. */
 typedef struct Home {
         char *root;          /* NULL for "/" */
-        char machine_id[33]; /* from $ROOT/etc/machine-id, 32 lower-case hex digits */
+        char machine_id[33]; /* from $ROOT/etc/machine-id, 32 lower-case hex digits; "" before the tree's
+                                first boot (see home_new()) */
         EngineKey *key;
         usec_t now; /* fixed clock (--now, tests); 0 = the real clock */
         unsigned flags;
@@ -63,10 +66,28 @@ Home *home_free(Home *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Home *, home_free)
 #define _cleanup_home_ _cleanup_(home_freep)
 
-/* Makes a context for root (NULL or "/" for the running system): reads the machine-id (-ENOMEDIUM when
- * missing or malformed: bindings are keyed by it), loads or creates the engine key and installs its public
- * half where homed trusts it (see engine-key.h). */
+/* Makes a context for root (NULL or "/" for the running system): reads the machine-id (bindings are keyed
+ * by it; -ENOMEDIUM when malformed), loads or creates the engine key and installs its public half where
+ * homed trusts it (see engine-key.h).
+ *
+ * An image before its first boot has no machine-id yet: /etc/machine-id missing, empty or "uninitialized"
+ * (what systemd's first boot fills in). Such a tree can still be preseeded: homes are made and their
+ * records written without a binding (a home's uid is then its image's owner), and home_bind() adds this
+ * machine's binding once the machine has its id, as homed does for a record without one. */
 int home_new(const char *root, unsigned flags, Home **ret, RecordError *err);
+
+/* Whether the tree has its machine-id (else records are made unbound). */
+bool home_has_machine_id(const Home *h);
+/* Reads the machine-id again (it appears at the first boot): 1 when there is one now, 0 when not yet. */
+int home_reload_machine_id(Home *h);
+
+/* Adds this machine's binding {gid, imagePath, storage, uid} to the host record of user_name when it has
+ * none (a home made on an image before its first boot): the uid is the home image's owner, or one chosen as
+ * home_create() does for a home without an image yet (luks before its first login). Returns 1 when it
+ * bound the home, 0 when it was bound already; -ENOMEDIUM without a machine-id, -EPERM for a record we did
+ * not sign (not ours to bind), -EEXIST when the image's owner is another user's uid here. *ret_uid
+ * (optional): the home's uid. */
+int home_bind(Home *h, const char *user_name, uid_t *ret_uid, RecordError *err);
 
 usec_t home_now(const Home *h);
 
@@ -77,7 +98,8 @@ usec_t home_now(const Home *h);
  *  2. takes the record's uid when it has one (-EEXIST when in use), else picks one as homed does
  *     (uid-alloc.h), skipping other homes, passwd and group; gid = uid;
  *  3. sets lastChangeUSec to the context's clock when the record has none; drops secret, status, any old
- *     signature and binding; adds binding.<machine-id> {gid, imagePath, storage, uid}; signs with the key;
+ *     signature and binding; adds binding.<machine-id> {gid, imagePath, storage, uid} (none before the
+ *     first boot: home_bind()); signs with the key;
  *  4. writes the host record FIRST (homed adopts a home only if its record is there when the home appears),
  *     then builds the home under a temporary name (/home/.#homework<user>.homedir<random>), copies the
  *     skeleton (skeletonDirectory, default /etc/skel; missing = empty), writes ~/.identity and renames it

@@ -21,7 +21,7 @@ __corehomectl_denied() {
 _corehomectl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
         local verbs="decode verify import known create-user import-media list inspect remove expire deny allow
-                sign export-key status"
+                sign export-key status monitor"
         local global_opts="--root= --now= --json --help --version"
         local i verb="" root=""
 

@@ -92,10 +92,13 @@ static const Verb verbs[] = {
           "  --gnupg-home=DIR the GnuPG home holding the key (default: $GNUPGHOME or ~/.gnupg)\n\n"
           "With --json (before COMMAND): {\"name\", \"public-key-sha3-384\", \"public-key\"[,\n"
           "\"account-key-request\"]} on stdout.\n" },
-        { "status", verb_status, "status", "device identity, trust roots, counts",
+        { "status", verb_status, "status", "device identity, trust roots, counts, last stick",
           "Shows the device's identity, the trusted roots (and when none is there, or nothing stored\n"
-          "chains to one), the stored assertions, the users, the names denied here, the last fleet poll\n"
-          "and the daemon.\n" },
+          "chains to one), the stored assertions, the users, the names denied here, the last fleet poll,\n"
+          "the last medium imported (when, which device, each grant's result) and the daemon.\n" },
+        { "monitor", verb_monitor, "monitor", "follow the daemon's decisions live until interrupted",
+          "Prints each decision corehomed takes (user, grant, result, reason) as it happens, one line each\n"
+          "(with --json: one JSON object per line), until interrupted. Needs the running daemon.\n" },
 };
 
 void cli_error(const char *prefix, const char *format, ...)

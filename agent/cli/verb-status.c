@@ -8,10 +8,53 @@
 #include "fleet.h"
 #include "json-util.h"
 #include "macros.h"
+#include "report-json.h"
 
 static const char *member(json_t *o, const char *key)
 {
         return json_string_value(json_object_get(o, key));
+}
+
+/* The last medium (status's "last-media", last-media.h): when, which device, and each grant's result. */
+static void print_last_media(json_t *o)
+{
+        json_t *m = json_object_get(o, "last-media");
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+
+        if (member(o, "last-media-error")) {
+                printf("Last medium:       cannot be read: %s\n", member(o, "last-media-error"));
+                return;
+        }
+        if (!json_is_object(m)) {
+                printf("Last medium:       none imported yet\n");
+                return;
+        }
+        printf("Last medium:       %s at %s: ", strempty(member(m, "device")), strempty(member(m, "time")));
+        if (member(m, "error") ||
+            provision_report_from_json(json_object_get(m, "report"), PROVISION_REPORT_MEDIA, &report) < 0) {
+                printf("nothing imported: %s\n",
+                       member(m, "error") ? member(m, "error") : "(unreadable record)");
+                return;
+        }
+        printf("%zu assertion%s, %zu refused%s; %zu user%s\n", report->n_assertions,
+               report->n_assertions == 1 ? "" : "s", report->n_assertions_refused,
+               report->n_assertions_refused > 0 ? " (nothing stored)" : "", report->n_users,
+               report->n_users == 1 ? "" : "s");
+        for (size_t i = 0; i < report->n_assertions; i++) {
+                const AssertionResult *e = &report->assertions[i];
+                if (e->verdict == TRUST_VERDICT_REFUSED)
+                        printf("                   refused %s: %s\n", strempty(e->what.description),
+                               strempty(e->reason));
+        }
+        for (size_t i = 0; i < report->n_users; i++) {
+                const UserResult *e = &report->users[i];
+                printf("                   %s: %s%s%s%s%s%s\n", e->user_name ? e->user_name : "(no user)",
+                       provision_outcome_to_string(e->outcome), e->reason ? ": " : "", strempty(e->reason),
+                       e->what.description ? " (" : "", strempty(e->what.description),
+                       e->what.description ? ")" : "");
+        }
+        if (report->note)
+                printf("                   %s\n", report->note);
 }
 
 static bool string_in_array(json_t *array, const char *s)
@@ -83,6 +126,7 @@ int verb_status(const CliContext *ctx, int argc, char **argv)
         if (json_is_object(f))
                 printf("Fleet:             last poll %s: %s\n", strempty(member(f, "last-poll")),
                        strempty(member(f, "result")));
+        print_last_media(o);
         printf("Daemon:            %s\n", strempty(member(o, "daemon")));
         return EXIT_OK;
 }

@@ -14,6 +14,7 @@
 
 #include "daemon-fleet.h"
 #include "daemon-media.h"
+#include "daemon-monitor.h"
 #include "daemon.h"
 #include "macros.h"
 #include "manager.h"
@@ -31,6 +32,7 @@ typedef struct Corehomed {
         Daemon *core;
         MediaQueue *media;
         FleetTimer *fleet;
+        MonitorHub *monitors;
         VarlinkServer *userdb;
         VarlinkServer *manager;
         int userdb_fd, manager_fd; /* passed by systemd until served; -1 when not */
@@ -40,7 +42,11 @@ typedef struct Corehomed {
 static void corehomed_done(Corehomed *c)
 {
         /* Services first (their sockets, readers and timers), the core last: the writer jobs still queued
-         * only answer calls and free memory when they are dropped. */
+         * only answer calls and free memory when they are dropped. The monitors are told before their
+         * connections close. */
+        if (c->core)
+                daemon_log_set_observer(&c->core->log, NULL, NULL);
+        monitor_hub_free(c->monitors);
         varlink_server_free(c->manager);
         varlink_server_free(c->userdb);
         fleet_timer_free(c->fleet);
@@ -95,6 +101,13 @@ static int poll_fleet(VarlinkCall *call, void *userdata)
         return fleet_timer_poll(c->fleet, call);
 }
 
+static int monitor(VarlinkCall *call, void *userdata)
+{
+        Corehomed *c = userdata;
+
+        return monitor_hub_add(c->monitors, call);
+}
+
 /* io.corehomed.Manager serves root only (socket 0600, and a peer check on every call). Its messages may be
  * as large as the largest Import the documentation allows, and so may its replies (the report of such an
  * Import names each assertion's file); a few corehomectl processes at once need a few connections, and
@@ -146,9 +159,9 @@ static int serve(Corehomed *c, char **ret_error)
                 return r;
         }
 
-        const ManagerServices services = { .import_media = import_media,
-                                           .poll_fleet = poll_fleet,
-                                           .userdata = c };
+        const ManagerServices services = {
+                .import_media = import_media, .poll_fleet = poll_fleet, .monitor = monitor, .userdata = c
+        };
         passed = c->manager_fd >= 0;
         r = varlink_server_new(c->core->event, passed ? NULL : o->manager_socket, MANAGER_SOCKET_MODE,
                                TAKE_FD(c->manager_fd), &c->manager);
@@ -181,6 +194,11 @@ static int corehomed_start(Corehomed *c, const DaemonOptions *options, char **re
         r = media_queue_new(c->core, &c->media);
         if (r < 0)
                 return r;
+        r = monitor_hub_new(c->core, &c->monitors);
+        if (r < 0)
+                return r;
+        /* Every decision the core and its services log reaches the monitors too. */
+        daemon_log_set_observer(&c->core->log, monitor_hub_publish, c->monitors);
         r = fleet_timer_new(c->core, &c->fleet);
         if (r < 0)
                 daemon_log(&c->core->log, LOG_WARNING, "cannot schedule fleet polls: %s", strerror(-r));

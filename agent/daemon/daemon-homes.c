@@ -175,6 +175,53 @@ void daemon_homes_activate(Daemon *d)
         activate_some(d);
 }
 
+void daemon_homes_bind(Daemon *d)
+{
+        Home *home = d->provisioner->home;
+        HomeListEntry *homes = NULL;
+        size_t n = 0;
+        int r;
+
+        /* An image preseeded before its first boot has records without a binding; systemd gives the
+         * machine its id early at that boot, before we start. */
+        r = home_has_machine_id(home) ? 1 : home_reload_machine_id(home);
+        if (r <= 0) {
+                daemon_log(
+                        &d->log, LOG_WARNING,
+                        "this machine has no machine-id%s%s: homes made before the first boot stay unbound "
+                        "(their users are not served) until corehomed starts with one",
+                        r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+                return;
+        }
+        r = home_list(home, &homes, &n);
+        if (r < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot list homes to bind them: %s", strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                RecordError err = {};
+                uid_t uid;
+
+                /* A bound home has its uid in the list. Unbound records do not count as ours there (they do
+                 * not load yet): home_bind() checks the signature itself and leaves other signers' records
+                 * alone. */
+                if (homes[i].uid != (uid_t) -1)
+                        continue;
+                r = home_bind(home, homes[i].user_name, &uid, &err);
+                if (r == -EPERM)
+                        continue;
+                if (r < 0)
+                        daemon_log(&d->log, LOG_ERR, "cannot bind the home of %s to this machine: %s",
+                                   homes[i].user_name, err.message[0] ? err.message : strerror(-r));
+                else if (r > 0)
+                        daemon_log(&d->log, LOG_INFO,
+                                   "bound the home of %s to this machine (uid %u): it was made before the "
+                                   "first boot",
+                                   homes[i].user_name, (unsigned) uid);
+        }
+        home_list_free(homes, n);
+}
+
 int daemon_home_deactivate(Daemon *d, const char *user_name)
 {
         HomeState state;

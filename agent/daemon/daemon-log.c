@@ -12,6 +12,12 @@ void daemon_log_init(DaemonLog *log)
         *log = (DaemonLog){ .identifier = "corehomed", .to_stderr = !decision_log_stderr_is_journal() };
 }
 
+void daemon_log_set_observer(DaemonLog *log, DaemonLogObserver observer, void *userdata)
+{
+        log->observer = observer;
+        log->observer_userdata = userdata;
+}
+
 void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char *format, ...)
 {
         _cleanup_free_ char *message = NULL;

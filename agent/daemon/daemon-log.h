@@ -13,8 +13,13 @@
 #include "report.h"
 
 typedef DecisionLog DaemonLog;
+typedef DecisionLogObserver DaemonLogObserver;
 
 void daemon_log_init(DaemonLog *log);
+
+/* Sets the one observer of decisions (NULL: none). The core does not know who follows: the assembly wires
+ * it. */
+void daemon_log_set_observer(DaemonLog *log, DaemonLogObserver observer, void *userdata);
 
 /* One decision; message is the whole line for a person. */
 void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char *format, ...)

@@ -10,6 +10,7 @@
 
 #include "daemon-media.h"
 #include "json-util.h"
+#include "last-media.h"
 #include "macros.h"
 #include "media.h"
 #include "string-util.h"
@@ -49,9 +50,21 @@ static void reply_failure(VarlinkCall *call, int error, const char *prefix, cons
         (void) varlink_call_error(call, MANAGER_ERROR_FAILED, p);
 }
 
-/* The read is over (data on success): import, log, answer. */
+/* What `status` shows of the last medium; only a writer job (the root's lock held) records it. */
+static void record_last_media(Daemon *d, const char *device, const char *error,
+                              const ProvisionReport *report)
+{
+        int r = last_media_save(d->options.root, d->provisioner->now, device, error, report);
+
+        if (r < 0)
+                daemon_log(&d->log, LOG_WARNING, "cannot record the import of %s for the status: %s", device,
+                           strerror(-r));
+}
+
+/* The read is over (data on success): import, log, answer. locked: in a writer job, which also records
+ * the medium's fate (last-media.h). */
 static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, size_t size,
-                       const char *reason)
+                       const char *reason, bool locked)
 {
         Daemon *d = q->daemon;
         _cleanup_free_ char *label = strprintf("%s/%s", j->path, MEDIA_ASSERT_FILE);
@@ -80,6 +93,8 @@ static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, 
                                     .reason = message ? message : why,
                                     .device = j->path };
                 daemon_log_decision(&d->log, &dec, "refused %s %s: %s", what, j->path, dec.reason);
+                if (locked)
+                        record_last_media(d, j->path, dec.reason, NULL);
                 /* The caller gets the CLI's words: "PATH: why" from the reader, "LABEL" + why from the
                  * import. */
                 if (j->call && error < 0)
@@ -91,6 +106,8 @@ static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, 
                 const ProvisionReport *report = result.report;
 
                 daemon_log_report(&d->log, report, j->path);
+                if (locked)
+                        record_last_media(d, j->path, NULL, report);
                 if (report->note) {
                         LogDecision dec = { .priority = LOG_INFO,
                                             .decision = "skipped",
@@ -124,19 +141,25 @@ static void job_done(MediaQueue *q)
                 (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
 }
 
-/* What a medium gave, waiting for its turn in the daemon's writer queue: the import changes state. */
+/* What a medium gave (its assertions, or why it could not be read), waiting for its turn in the daemon's
+ * writer queue: the import changes state, and so does the record of the medium's fate. */
 typedef struct MediaImport {
         MediaQueue *queue;
+        int error; /* < 0: the medium could not be read */
         char *data;
         size_t size;
+        char *reason; /* why, with error */
 } MediaImport;
 
 static void media_import_run(int error, void *userdata)
 {
         MediaImport *m = userdata;
 
-        job_finish(m->queue, m->queue->current, error, m->data, m->size,
-                   error < 0 ? "cannot load the state to import into" : NULL);
+        if (error < 0)
+                job_finish(m->queue, m->queue->current, error, NULL, 0,
+                           "cannot load the state to import into", false);
+        else
+                job_finish(m->queue, m->queue->current, m->error, m->data, m->size, m->reason, true);
         job_done(m->queue);
 }
 
@@ -145,32 +168,32 @@ static void media_import_free(void *userdata)
         MediaImport *m = userdata;
 
         free(m->data);
+        free(m->reason);
         free(m);
 }
 
-/* The read is over: a failure is answered at once, the assertions go to the writer queue. Takes data. */
+/* The read is over: the assertions, or the failure, go to the writer queue (a failure is answered at
+ * once only when it cannot be queued). Takes data. */
 static void job_read(MediaQueue *q, int error, char *data, size_t size, const char *reason)
 {
-        MediaImport *m = NULL;
-        int r = error;
+        MediaImport *m = calloc(1, sizeof(MediaImport));
+        int r = m ? 0 : -ENOMEM;
 
-        if (r >= 0) {
-                m = calloc(1, sizeof(MediaImport));
-                if (!m)
+        if (m) {
+                *m = (MediaImport){ .queue = q, .error = error, .data = data, .size = size };
+                if (error < 0 && !(m->reason = strdup(reason ? reason : strerror(-error))))
                         r = -ENOMEM;
         }
-        if (r < 0) {
+        if (r >= 0)
+                r = daemon_write(q->daemon, media_import_run, media_import_free, m, false);
+        else if (m)
+                media_import_free(m);
+        else
                 free(data);
-                job_finish(q, q->current, r, NULL, 0, reason ? reason : strerror(-r));
-                job_done(q);
-                return;
-        }
-        *m = (MediaImport){ .queue = q, .data = data, .size = size };
-        r = daemon_write(q->daemon, media_import_run, media_import_free, m, false);
         if (r < 0) {
                 _cleanup_free_ char *why =
                         strprintf("%s: cannot queue the import: %s", q->current->path, strerror(-r));
-                job_finish(q, q->current, r, NULL, 0, why ? why : strerror(-r));
+                job_finish(q, q->current, r, NULL, 0, why ? why : strerror(-r), false);
                 job_done(q);
         }
 }

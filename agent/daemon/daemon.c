@@ -163,6 +163,20 @@ static void job_expire(int error, void *userdata)
         daemon_homes_activate(d);
 }
 
+/* A writer job, the first at start: homes preseeded on an image before its first boot get this machine's
+ * binding (homes.md), so the sweep and the activation after it see them. */
+static void job_bind(int error, void *userdata)
+{
+        Daemon *d = userdata;
+
+        if (error < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot bind homes made before the first boot: %s",
+                           strerror(-error));
+                return;
+        }
+        daemon_homes_bind(d);
+}
+
 /* A writer job after another process changed the root: its users may have come or gone. The writer
  * queue's begin hook has reloaded the state already. */
 static void job_refresh(int error, void *userdata)
@@ -428,7 +442,11 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
         }
         /* Grants that ran out while we were not running go first, then the rest are made usable: the first
          * job, once the loop runs and the index is whole, after the sockets serve (lookups check each
-         * grant's end themselves meanwhile). */
+         * grant's end themselves meanwhile). Before it, homes preseeded before the first boot are bound (the
+         * index reads them again after that job, as after every job). */
+        r = daemon_write(d, job_bind, NULL, d, false);
+        if (r < 0)
+                return r;
         d->start_pending = true;
         start_when_indexed(d);
         *ret = TAKE_PTR(d);

@@ -91,7 +91,10 @@ int daemon_index_current(Daemon *d);
 
 /* Homes at run time (daemon-homes.c), in writer jobs. daemon_homes_activate() lists the homes that need
  * activating, activates them for HOMES_ACTIVATE_SLICE_USEC and queues a job for the rest (one user made by
- * a Manager call is active when the call returns); "home activation done" is logged when all are. */
+ * a Manager call is active when the call returns); "home activation done" is logged when all are.
+ * daemon_homes_bind() gives the homes made before the machine had its id (an image preseeded before its
+ * first boot) this machine's binding. */
+void daemon_homes_bind(Daemon *d);
 void daemon_homes_activate(Daemon *d);
 void daemon_homes_activation_done(Daemon *d); /* forgets what is pending */
 void daemon_homes_free(Daemon *d);

@@ -153,6 +153,19 @@ static int manager_poll_fleet(VarlinkCall *c, json_t *parameters, void *userdata
         return m->services.poll_fleet(c, m->services.userdata);
 }
 
+/* Monitor: follow every decision as it is taken (corehomectl monitor), for as long as the client reads. */
+static int manager_monitor(VarlinkCall *c, json_t *parameters, void *userdata)
+{
+        Manager *m = userdata;
+        uid_t uid = (uid_t) -1;
+
+        if (varlink_call_peer(c, &uid, NULL) < 0 || uid != 0)
+                return varlink_call_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
+        if (!varlink_call_wants_more(c))
+                return varlink_call_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
+        return m->services.monitor(c, m->services.userdata);
+}
+
 int manager_add_methods(VarlinkServer *s, Daemon *d, const ManagerServices *services)
 {
         const Operation *ops;
@@ -178,5 +191,8 @@ int manager_add_methods(VarlinkServer *s, Daemon *d, const ManagerServices *serv
                 if (r < 0)
                         return r;
         }
-        return varlink_server_add_method(s, MANAGER_INTERFACE ".PollFleet", manager_poll_fleet, m);
+        r = varlink_server_add_method(s, MANAGER_INTERFACE ".PollFleet", manager_poll_fleet, m);
+        if (r < 0)
+                return r;
+        return varlink_server_add_method(s, MANAGER_INTERFACE ".Monitor", manager_monitor, m);
 }

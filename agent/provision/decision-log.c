@@ -60,6 +60,8 @@ void decision_log_send(const DecisionLog *log, int priority, const LogDecision *
                 free(buf[i]);
         if (log->to_stderr)
                 fprintf(stderr, "%s: %s\n", log->identifier, message);
+        if (d && log->observer)
+                log->observer(d, message, log->observer_userdata);
 }
 
 static void log_assertion(const DecisionLog *log, const ProvisionReport *r, const AssertionResult *e,
@@ -79,6 +81,7 @@ static void log_assertion(const DecisionLog *log, const ProvisionReport *r, cons
                 .revision = e->what.revision,
                 .reason = refused || skipped ? e->reason : verdict,
                 .device = device,
+                .what = e->what.description,
         };
 
         /* A batch is stored whole or not at all: an assertion that passed is not stored when another one
@@ -106,6 +109,7 @@ static void log_user(const DecisionLog *log, const UserResult *e, const char *de
                 .user = e->user_name,
                 .reason = e->reason,
                 .device = device,
+                .what = what,
         };
 
         if (asprintf(&message, "user %s: %s%s%s%s%s%s%s%s", e->user_name ? e->user_name : "(none)", outcome,

@@ -14,16 +14,24 @@
 
 #include "report.h"
 
+typedef struct LogDecision LogDecision;
+
+/* Told of every decision as it is logged, with the line written for a person (corehomed's monitors follow
+ * decisions live through it: agent/daemon/daemon-monitor.h). */
+typedef void (*DecisionLogObserver)(const LogDecision *d, const char *message, void *userdata);
+
 typedef struct DecisionLog {
         const char *identifier; /* SYSLOG_IDENTIFIER: "corehomed", "corehomectl" */
         bool to_stderr;         /* each line is also printed on standard error ("IDENTIFIER: message") */
+        DecisionLogObserver observer; /* NULL: none */
+        void *observer_userdata;
 } DecisionLog;
 
 /* Whether standard error is the journal already ($JOURNAL_STREAM names its device and inode): a daemon
  * started by systemd need not print its lines twice. */
 bool decision_log_stderr_is_journal(void);
 
-typedef struct LogDecision {
+struct LogDecision {
         int priority;         /* LOG_INFO for what went through, LOG_WARNING for a refusal */
         const char *decision; /* COREHOMED_DECISION: accepted, refused, created, updated, removed, ... */
         const char *brand;    /* COREHOMED_BRAND */
@@ -32,9 +40,12 @@ typedef struct LogDecision {
         const char *user;     /* COREHOMED_USER */
         const char *reason;   /* COREHOMED_REASON */
         const char *device;   /* COREHOMED_DEVICE: the stick (or the path) the decision is about */
-} LogDecision;
+        const char *what;     /* the assertion or grant in words ("system-user brand-id=acme email=...");
+                                 for observers (the journal line has it in its message) */
+};
 
-/* One entry: d may be NULL for a line that is not a decision; message is the whole line for a person. */
+/* One entry: d may be NULL for a line that is not a decision; message is the whole line for a person.
+ * The observer, if any, is told of every decision (d not NULL). */
 void decision_log_send(const DecisionLog *log, int priority, const LogDecision *d, const char *message);
 
 /* One decision per assertion and per user of a report, with the grant's fields. */

@@ -12,6 +12,7 @@
 #include "grant-convert.h"
 #include "import.h"
 #include "json-util.h"
+#include "last-media.h"
 #include "lifecycle.h"
 #include "macros.h"
 #include "media.h"
@@ -204,8 +205,16 @@ static int operation_import_media(OperationContext *c, json_t *parameters, Opera
                 return -ENOMEM;
         r = media_read_auto_import(path, &data, &size, &error);
         if (r < 0)
-                return operation_error_set(err, r, NULL, "%s", error ? error : strerror(-r));
-        return operation_import_media_data(c, label, data, size, ret, err);
+                operation_error_set(err, r, NULL, "%s", error ? error : strerror(-r));
+        else
+                r = operation_import_media_data(c, label, data, size, ret, err);
+        /* What `status` shows of the last medium (the daemon's media queue records its own). A record
+         * that cannot be written changes nothing of what was imported. */
+        if (r < 0 && err->message)
+                (void) last_media_save(c->root, c->provisioner->now, path, err->message, NULL);
+        else if (r >= 0)
+                (void) last_media_save(c->root, c->provisioner->now, path, NULL, ret->report);
+        return r;
 }
 
 static int users_report(OperationResult *ret, int (*f)(Provisioner *p, ProvisionReport *report),
@@ -481,6 +490,13 @@ static int operation_status(OperationContext *c, json_t *parameters, OperationRe
         char text[RFC3339_MAX];
         if (floor > p->now && time_format_rfc3339(floor, text) >= 0)
                 json_object_set_new(o, "clock-floor", json_string(text));
+        /* What happened to the last stick: a record that cannot be read is said, not hidden. */
+        _cleanup_(last_media_done) LastMedia media = {};
+        r = last_media_load(c->root, &media);
+        if (r < 0)
+                json_object_set_new(o, "last-media-error", json_string(strerror(-r)));
+        else
+                json_object_set_new(o, "last-media", last_media_to_json(&media));
         ret->view = TAKE_PTR(o);
         return 0;
 }

@@ -24,6 +24,12 @@
 #define MANAGER_ERROR_FAILED          MANAGER_INTERFACE ".Failed"
 #define MANAGER_ERROR_INVALID_REQUEST MANAGER_INTERFACE ".InvalidRequest"
 
+/* Monitor (the daemon's, daemon-monitor.h): how many clients may follow decisions at once (each holds one
+ * of the Manager's 64 connections), and how many unread bytes of decisions one may leave beyond the
+ * kernel's socket buffer before the daemon disconnects it. */
+#define MANAGER_MONITORS_MAX        8
+#define MANAGER_MONITOR_BACKLOG_MAX (64U * 1024U)
+
 /* Most files and most bytes of assertion text (all files together) one Import or Verify may carry: the
  * CLI's command line, one Manager call; the assertions of all of them together are bounded by
  * ASSERTION_BATCH_MAX. 16 MiB is what one fleet poll may bring (FLEET_BODY_MAX), so a feed saved to a file

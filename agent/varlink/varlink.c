@@ -111,6 +111,8 @@ struct VarlinkCall {
         bool more, oneway;
         uid_t uid;
         pid_t pid;
+        VarlinkCallDisconnected disconnected; /* told when the connection goes while the call is open */
+        void *disconnected_userdata;
 };
 
 static void connection_free(VarlinkConnection *c);
@@ -180,6 +182,30 @@ bool varlink_call_is_oneway(VarlinkCall *c)
 const char *varlink_call_method(VarlinkCall *c)
 {
         return c ? c->method : NULL;
+}
+
+int varlink_call_set_disconnected(VarlinkCall *c, VarlinkCallDisconnected func, void *userdata)
+{
+        if (!c || !c->conn)
+                return c ? -ENOTCONN : -EINVAL;
+        c->disconnected = func;
+        c->disconnected_userdata = userdata;
+        return 0;
+}
+
+int varlink_call_set_output_max(VarlinkCall *c, size_t size)
+{
+        if (!c || size == 0)
+                return -EINVAL;
+        if (!c->conn)
+                return -ENOTCONN;
+        c->conn->output_max = size;
+        return 0;
+}
+
+size_t varlink_call_output_pending(VarlinkCall *c)
+{
+        return c && c->conn ? c->conn->out_size - c->conn->out_offset : 0;
 }
 
 int varlink_call_peer(VarlinkCall *c, uid_t *ret_uid, pid_t *ret_pid)
@@ -357,6 +383,8 @@ int varlink_call_reply(VarlinkCall *c, json_t *parameters)
 
         if (!c)
                 return -EINVAL;
+        /* A final answer ends the call here: a connection that breaks while it is sent tells nobody. */
+        c->disconnected = NULL;
         r = call_send(c, NULL, parameters, true);
         call_finish(c);
         return r;
@@ -397,6 +425,7 @@ int varlink_call_error(VarlinkCall *c, const char *error, json_t *parameters)
 
         if (!c)
                 return -EINVAL;
+        c->disconnected = NULL;
         if (!error || !*error) {
                 _cleanup_json_ json_t *p = json_pack("{s:i}", "errno", EINVAL);
 
@@ -942,9 +971,13 @@ static void connection_free(VarlinkConnection *c)
         if (!c)
                 return;
         if (c->call) {
-                /* The method still holds the call; it finds out with -ENOTCONN when answering. */
-                c->call->conn = NULL;
-                c->call = NULL;
+                /* The method still holds the call; it finds out with -ENOTCONN when answering, or at once
+                 * when it asked to be told (a call that stays open for a long time, such as a monitor). */
+                VarlinkCall *call = TAKE_PTR(c->call);
+
+                call->conn = NULL;
+                if (call->disconnected)
+                        call->disconnected(call, call->disconnected_userdata);
         }
         if (c->peer) {
                 connection_unschedule(c);
@@ -1319,10 +1352,12 @@ unsigned varlink_server_connections(VarlinkServer *s)
 
 /* ---- client ---- */
 
-static int client_wait(int fd, short events, usec_t deadline)
+/* Waits for events on fd until deadline; -ECANCELED as soon as cancel_fd (>= 0) becomes readable. */
+static int client_wait(int fd, short events, usec_t deadline, int cancel_fd)
 {
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = events };
+                struct pollfd p[2] = { { .fd = fd, .events = events },
+                                       { .fd = cancel_fd, .events = POLLIN } };
                 int timeout_ms = -1, n;
 
                 if (deadline != USEC_INFINITY) {
@@ -1334,12 +1369,14 @@ static int client_wait(int fd, short events, usec_t deadline)
                                                     ? INT_MAX
                                                     : (deadline - now + 999) / 1000);
                 }
-                n = poll(&p, 1, timeout_ms);
+                n = poll(p, cancel_fd >= 0 ? 2 : 1, timeout_ms);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
+                if (cancel_fd >= 0 && p[1].revents != 0)
+                        return -ECANCELED;
                 if (n > 0)
                         return 0;
         }
@@ -1378,7 +1415,7 @@ static int client_send(int fd, const char *data, size_t size, usec_t deadline)
                         continue;
                 if (errno != EAGAIN)
                         return errno == EPIPE ? -ECONNRESET : -errno;
-                r = client_wait(fd, POLLOUT, deadline);
+                r = client_wait(fd, POLLOUT, deadline, -1);
                 if (r < 0)
                         return r;
         }
@@ -1387,6 +1424,7 @@ static int client_send(int fd, const char *data, size_t size, usec_t deadline)
 
 typedef struct ClientReader {
         int fd;
+        int cancel_fd; /* -1, or readable = stop waiting (-ECANCELED) */
         char *buf;
         size_t size, allocated;
         size_t scanned; /* bytes of buf known to hold no NUL: each byte is searched once */
@@ -1443,7 +1481,7 @@ static int client_read_message(ClientReader *cr, usec_t deadline, json_t **ret)
                         continue;
                 if (errno != EAGAIN)
                         return -errno;
-                r = client_wait(cr->fd, POLLIN, deadline);
+                r = client_wait(cr->fd, POLLIN, deadline, cr->cancel_fd);
                 if (r < 0)
                         return r;
         }
@@ -1473,13 +1511,21 @@ static json_t *client_reply_parameters(json_t *m)
         return json_is_object(p) ? json_incref(p) : json_object();
 }
 
+/* What a streaming exchange does with each "continues" reply instead of collecting it. */
+typedef struct ClientStream {
+        VarlinkClientReply on_reply;
+        void *userdata;
+        int cancel_fd;
+} ClientStream;
+
 static int client_exchange(const char *path, const char *method, json_t *parameters, usec_t timeout,
-                           bool more, json_t **ret_replies, char **ret_error_name)
+                           bool more, const ClientStream *stream, json_t **ret_replies,
+                           char **ret_error_name)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_json_ json_t *call = NULL, *replies = json_array();
         _cleanup_free_ char *text = NULL, *error_name = NULL;
-        ClientReader cr = {};
+        ClientReader cr = { .cancel_fd = stream ? stream->cancel_fd : -1 };
         usec_t deadline;
         int r;
 
@@ -1526,13 +1572,23 @@ static int client_exchange(const char *path, const char *method, json_t *paramet
                                 r = -ENOMEM;
                         break;
                 }
-                if (json_array_append_new(replies, client_reply_parameters(m)) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
                 /* A server that "continues" a call that did not ask for more breaks the protocol. */
                 if (continues && !more) {
                         r = -EBADMSG;
+                        break;
+                }
+                if (stream && continues) {
+                        _cleanup_json_ json_t *p = client_reply_parameters(m);
+
+                        /* A stream has no end of its own: only each message is bounded. */
+                        cr.total = 0;
+                        r = p ? stream->on_reply(p, stream->userdata) : -ENOMEM;
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                if (json_array_append_new(replies, client_reply_parameters(m)) < 0) {
+                        r = -ENOMEM;
                         break;
                 }
                 if (!continues)
@@ -1555,7 +1611,7 @@ int varlink_client_call(const char *path, const char *method, json_t *parameters
         _cleanup_free_ char *error_name = NULL;
         int r;
 
-        r = client_exchange(path, method, parameters, timeout, false, &replies, &error_name);
+        r = client_exchange(path, method, parameters, timeout, false, NULL, &replies, &error_name);
         if (r < 0)
                 return r;
         if (error_name && !ret_error_name)
@@ -1574,7 +1630,7 @@ int varlink_client_call_more(const char *path, const char *method, json_t *param
         _cleanup_free_ char *error_name = NULL;
         int r;
 
-        r = client_exchange(path, method, parameters, timeout, true, &replies, &error_name);
+        r = client_exchange(path, method, parameters, timeout, true, NULL, &replies, &error_name);
         if (r < 0)
                 return r;
         if (error_name && !ret_error_name)
@@ -1584,6 +1640,29 @@ int varlink_client_call_more(const char *path, const char *method, json_t *param
                 json_array_remove(replies, json_array_size(replies) - 1);
         if (ret_replies)
                 *ret_replies = TAKE_PTR(replies);
+        if (ret_error_name)
+                *ret_error_name = TAKE_PTR(error_name);
+        return 0;
+}
+
+int varlink_client_call_stream(const char *path, const char *method, json_t *parameters, int cancel_fd,
+                               VarlinkClientReply on_reply, void *userdata, json_t **ret_final,
+                               char **ret_error_name)
+{
+        _cleanup_json_ json_t *replies = NULL;
+        _cleanup_free_ char *error_name = NULL;
+        const ClientStream stream = { .on_reply = on_reply, .userdata = userdata, .cancel_fd = cancel_fd };
+        int r;
+
+        if (!on_reply)
+                return -EINVAL;
+        r = client_exchange(path, method, parameters, USEC_INFINITY, true, &stream, &replies, &error_name);
+        if (r < 0)
+                return r;
+        if (error_name && !ret_error_name)
+                return -EBADR;
+        if (ret_final)
+                *ret_final = json_incref(json_array_get(replies, json_array_size(replies) - 1));
         if (ret_error_name)
                 *ret_error_name = TAKE_PTR(error_name);
         return 0;

@@ -148,7 +148,9 @@ int varlink_call_reply(VarlinkCall *c, json_t *parameters);
 
 /* One of several replies ("continues": true); the call stays open. -EPROTO when the call did not ask for
  * "more" (the call stays open: answer it with reply or error), -ENOTCONN / -E2BIG as above (the call stays
- * open too and must still be finished; its final answer is then dropped). */
+ * open too and must still be finished; its final answer is then dropped). With a disconnected handler
+ * (varlink_call_set_disconnected()) a failure that closes the connection may have run it already, and the
+ * handler has finished the call: c must not be used after a failure then. */
 int varlink_call_reply_more(VarlinkCall *c, json_t *parameters);
 
 /* The same two with the parameters as text: parameters (size bytes, no NUL needed) must be the compact
@@ -165,6 +167,20 @@ int varlink_call_error(VarlinkCall *c, const char *error, json_t *parameters);
 
 /* Convenience: org.varlink.service.InvalidParameter {"parameter": name}. */
 int varlink_call_error_invalid_parameter(VarlinkCall *c, const char *name);
+
+/* Called when the connection of an open call goes away (the client closed it, or it was closed for breaking
+ * a limit, or the server is freed): the call is orphaned then, and func must finish it (varlink_call_reply()
+ * or varlink_call_error(), which only free it now). Without it the method finds out when it answers. */
+typedef void (*VarlinkCallDisconnected)(VarlinkCall *c, void *userdata);
+int varlink_call_set_disconnected(VarlinkCall *c, VarlinkCallDisconnected func, void *userdata);
+
+/* Lowers (or raises) the output bound of the call's connection (VarlinkLimits.output_max) from now on: a
+ * call that stays open and keeps replying bounds what a client that does not read can make us buffer
+ * below the server's general bound. A reply past it fails with -E2BIG and closes the connection.
+ * -ENOTCONN for an orphaned call. */
+int varlink_call_set_output_max(VarlinkCall *c, size_t size);
+/* Bytes of the call's connection not yet taken by the kernel (0 for an orphaned call). */
+size_t varlink_call_output_pending(VarlinkCall *c);
 
 /* The peer's credentials, taken with SO_PEERCRED when the connection was accepted (either output may be
  * NULL). */
@@ -186,3 +202,14 @@ int varlink_client_call(const char *path, const char *method, json_t *parameters
  * by VARLINK_CLIENT_TOTAL_MAX (-E2BIG). timeout covers the whole exchange. */
 int varlink_client_call_more(const char *path, const char *method, json_t *parameters, usec_t timeout,
                              json_t **ret_replies, char **ret_error_name);
+
+/* A call that follows a stream of replies ("more": true) for as long as the server sends them, with no
+ * deadline: on_reply(parameters, userdata) gets each "continues" reply as it arrives (parameters borrowed;
+ * a negative return stops and is returned); the final reply (or the error's parameters) goes to *ret_final
+ * (optional), its error name to *ret_error_name as in varlink_client_call(). cancel_fd (-1: none): when it
+ * becomes readable (a signalfd, for SIGINT) the call stops with -ECANCELED. Each reply is bounded by
+ * VARLINK_CLIENT_MESSAGE_MAX, their sum by nothing: a stream has no end of its own. */
+typedef int (*VarlinkClientReply)(json_t *parameters, void *userdata);
+int varlink_client_call_stream(const char *path, const char *method, json_t *parameters, int cancel_fd,
+                               VarlinkClientReply on_reply, void *userdata, json_t **ret_final,
+                               char **ret_error_name);

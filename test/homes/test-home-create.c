@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "home-test-util.h"
 #include "user-record.h"
@@ -198,18 +199,161 @@ static void create_refuses_unsupported_storage_paths_and_names(void **state)
         test_root_free(root);
 }
 
-static void create_refuses_root_without_machine_id(void **state)
+/* An image before its first boot: /etc/machine-id missing, empty or "uninitialized" is no machine-id yet
+ * (the home is made, its record has no binding), anything else not 32 lower-case hex digits is refused. */
+static void create_without_machine_id_leaves_record_unbound(void **state)
+{
+        static const char *const unset[] = { NULL, "", "\n", "uninitialized\n", "uninitialized" };
+        static const char *const malformed[] = { "0123456789ABCDEF0123456789abcdef\n", "uninit\n",
+                                                 "0123456789abcdef0123456789abcde\n" };
+
+        for (size_t i = 0; i < ELEMENTSOF(unset); i++) {
+                char *root = test_root_new();
+                _cleanup_free_ char *mid = test_path(root, "/etc/machine-id");
+                _cleanup_json_ json_t *rec = test_record("alice", TEST_NOW - 5), *stored = NULL,
+                                      *host = NULL;
+                Home *h = NULL;
+                RecordError err = {};
+                UserRecordSignatureState s;
+
+                assert_int_equal(unlink(mid), 0);
+                if (unset[i])
+                        test_write(root, "/etc/machine-id", unset[i], 0444);
+                if (home_new(root, 0, &h, &err) < 0)
+                        fail_msg("home_new with machine-id %s: %s", unset[i] ? unset[i] : "(missing)",
+                                 err.message);
+                assert_false(home_has_machine_id(h));
+                if (home_create(h, rec, &stored, &err) < 0)
+                        fail_msg("home_create: %s", err.message);
+                test_assert_stat(root, "/home/alice.homedir", S_IFDIR, 0700, 60456, 60456);
+                host = load_file_record(root, "/var/lib/systemd/home/alice.identity");
+                assert_null(json_object_get(host, "binding"));
+                assert_int_equal(user_record_verify(host, h->key->pkey, &s), 0);
+                assert_int_equal(s, USER_RECORD_SIGNED_EXCLUSIVE);
+                /* Nothing to bind to yet. */
+                assert_int_equal(home_bind(h, "alice", NULL, &err), -ENOMEDIUM);
+                home_free(h);
+                test_root_free(root);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
+                char *root = test_root_new();
+                _cleanup_free_ char *mid = test_path(root, "/etc/machine-id");
+                Home *h = NULL;
+                RecordError err = {};
+
+                assert_int_equal(unlink(mid), 0);
+                test_write(root, "/etc/machine-id", malformed[i], 0444);
+                assert_int_equal(home_new(root, 0, &h, &err), -ENOMEDIUM);
+                assert_non_null(strstr(err.message, "machine-id: malformed"));
+                test_root_free(root);
+        }
+}
+
+/* The first boot: the machine has its id; home_bind() adds the binding with the home's owner as uid, keeps
+ * the signature and ~/.identity, and does nothing the second time. */
+static void bind_adds_binding_of_home_owner(void **state)
 {
         char *root = test_root_new();
         _cleanup_free_ char *mid = test_path(root, "/etc/machine-id");
+        _cleanup_json_ json_t *rec = test_record("alice", TEST_NOW - 5), *stored = NULL, *before = NULL,
+                              *host = NULL;
+        _cleanup_free_ char *embedded_before = NULL, *embedded_after = NULL;
+        Home *h = NULL;
+        RecordError err = {};
+        UserRecordSignatureState s;
+        uid_t uid = 0;
+        size_t size;
+
+        assert_int_equal(unlink(mid), 0);
+        test_write(root, "/etc/machine-id", "uninitialized\n", 0644);
+        assert_int_equal(home_new(root, 0, &h, &err), 0);
+        if (home_create(h, rec, &stored, &err) < 0)
+                fail_msg("home_create: %s", err.message);
+        /* The home belongs to another uid than the one home_create() would pick now: bind takes the owner's.
+         */
+        _cleanup_free_ char *image = test_path(root, "/home/alice.homedir");
+        assert_int_equal(chown(image, 60100, 60100), 0);
+        before = load_file_record(root, "/var/lib/systemd/home/alice.identity");
+        _cleanup_free_ char *embedded_path = test_path(root, "/home/alice.homedir/.identity");
+        assert_int_equal(
+                read_file_bounded(AT_FDCWD, embedded_path, USER_RECORD_TEXT_MAX, &embedded_before, &size),
+                0);
+
+        assert_int_equal(unlink(mid), 0);
+        test_write(root, "/etc/machine-id", TEST_MACHINE_ID "\n", 0444);
+        assert_int_equal(home_reload_machine_id(h), 1);
+        assert_true(home_has_machine_id(h));
+        if (home_bind(h, "alice", &uid, &err) != 1)
+                fail_msg("home_bind: %s", err.message);
+        assert_int_equal(uid, 60100);
+
+        host = load_file_record(root, "/var/lib/systemd/home/alice.identity");
+        json_t *b = json_object_get(json_object_get(host, "binding"), TEST_MACHINE_ID);
+        assert_non_null(b);
+        assert_int_equal(json_object_size(b), 4);
+        assert_int_equal(json_integer_value(json_object_get(b, "uid")), 60100);
+        assert_int_equal(json_integer_value(json_object_get(b, "gid")), 60100);
+        assert_string_equal(json_string_value(json_object_get(b, "imagePath")), "/home/alice.homedir");
+        assert_string_equal(json_string_value(json_object_get(b, "storage")), "directory");
+        assert_int_equal(user_record_verify(host, h->key->pkey, &s), 0);
+        assert_int_equal(s, USER_RECORD_SIGNED_EXCLUSIVE);
+        assert_true(json_equal(json_object_get(host, "signature"), json_object_get(before, "signature")));
+        json_object_del(host, "binding");
+        assert_true(json_equal(host, before));
+        assert_int_equal(
+                read_file_bounded(AT_FDCWD, embedded_path, USER_RECORD_TEXT_MAX, &embedded_after, &size), 0);
+        assert_string_equal(embedded_before, embedded_after);
+
+        /* Bound already: nothing to do, the same uid. */
+        uid = 0;
+        assert_int_equal(home_bind(h, "alice", &uid, &err), 0);
+        assert_int_equal(uid, 60100);
+        home_free(h);
+        test_root_free(root);
+}
+
+/* A record another key signed is not ours to bind; an image owner whose uid another user has is refused. */
+static void bind_refuses_foreign_record_and_taken_uid(void **state)
+{
+        char *root = test_root_new();
+        _cleanup_free_ char *mid = test_path(root, "/etc/machine-id");
+        _cleanup_json_ json_t *rec = test_record("alice", TEST_NOW - 5),
+                              *bob = test_record("bob", TEST_NOW - 5);
         Home *h = NULL;
         RecordError err = {};
 
         assert_int_equal(unlink(mid), 0);
-        assert_int_equal(home_new(root, 0, &h, &err), -ENOMEDIUM);
-        assert_non_null(strstr(err.message, "machine-id"));
-        test_write(root, "/etc/machine-id", "0123456789ABCDEF0123456789abcdef\n", 0444);
-        assert_int_equal(home_new(root, 0, &h, NULL), -ENOMEDIUM);
+        assert_int_equal(home_new(root, 0, &h, &err), 0);
+        assert_int_equal(home_create(h, rec, NULL, &err), 0);
+        assert_int_equal(home_create(h, bob, NULL, &err), 0);
+        /* alice's home now belongs to a uid /etc/passwd gives someone else. */
+        _cleanup_free_ char *image = test_path(root, "/home/alice.homedir");
+        assert_int_equal(chown(image, 60200, 60200), 0);
+        test_write(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nsvc:x:60200:60200::/:/bin/false\n",
+                   0644);
+        /* bob's record re-signed by another key. */
+        EVP_PKEY *other = NULL;
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+        assert_non_null(ctx);
+        assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+        assert_int_equal(EVP_PKEY_keygen(ctx, &other), 1);
+        EVP_PKEY_CTX_free(ctx);
+        _cleanup_json_ json_t *bob_host = load_file_record(root, "/var/lib/systemd/home/bob.identity"),
+                              *bob_signed = NULL;
+        _cleanup_free_ char *bob_text = NULL;
+        assert_int_equal(user_record_sign(bob_host, other, &bob_signed), 0);
+        EVP_PKEY_free(other);
+        assert_int_equal(user_record_format_pretty(bob_signed, &bob_text), 0);
+        test_write(root, "/var/lib/systemd/home/bob.identity", bob_text, 0600);
+
+        test_write(root, "/etc/machine-id", TEST_MACHINE_ID "\n", 0444);
+        assert_int_equal(home_reload_machine_id(h), 1);
+        assert_int_equal(home_bind(h, "alice", NULL, &err), -EEXIST);
+        assert_non_null(strstr(err.message, "60200"));
+        assert_int_equal(home_bind(h, "bob", NULL, &err), -EPERM);
+        _cleanup_json_ json_t *bob_after = load_file_record(root, "/var/lib/systemd/home/bob.identity");
+        assert_null(json_object_get(bob_after, "binding"));
+        home_free(h);
         test_root_free(root);
 }
 
@@ -223,7 +367,9 @@ int main(void)
                 cmocka_unit_test(create_honours_access_mode),
                 cmocka_unit_test(create_refuses_existing_record_or_home),
                 cmocka_unit_test(create_refuses_unsupported_storage_paths_and_names),
-                cmocka_unit_test(create_refuses_root_without_machine_id),
+                cmocka_unit_test(create_without_machine_id_leaves_record_unbound),
+                cmocka_unit_test(bind_adds_binding_of_home_owner),
+                cmocka_unit_test(bind_refuses_foreign_record_and_taken_uid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@ packages=(
 	util-linux mount e2fsprogs dosfstools cryptsetup-bin procps pamtester
 	libjansson4 libgpgme11 libyaml-0-2 libcryptsetup12 libudev1 libcurl4 libssl3 libsystemd0
 	openssl # the fleet scenario's HTTPS server in the guest (openssl s_server -WWW on loopback)
+	openssh-server # the ssh-technician scenario: Debian's sshd on the guest's loopback (and its ssh client)
 )
 guest_files=("$here/guest/customize.sh" "$here/guest/corehomed-vmtest.service" "$here/guest/corehomed-vmtest-agent")
 # Bump when the way the image is made (below) changes what it contains.

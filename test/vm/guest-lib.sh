@@ -94,3 +94,24 @@ wait_decision() {
 	sleep 1
 	return $rc
 }
+
+# ssh_key_login USER: log in to the guest's own sshd on loopback with the test key (share/ssh/tech, copied
+# where ssh accepts its mode) and print the login's user name. Public key only, no password prompt.
+ssh_key_login() {
+	install -d -m 0700 /root/vmtest-ssh
+	install -m 0600 ssh/tech /root/vmtest-ssh/tech
+	ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o LogLevel=ERROR -o ConnectTimeout=30 -o PreferredAuthentications=publickey -o IdentitiesOnly=yes \
+		-i /root/vmtest-ssh/tech "$1@127.0.0.1" id -un
+}
+
+# ssh_password_login USER PASSWORD: the same with a password only (ssh reads it from SSH_ASKPASS).
+ssh_password_login() {
+	install -d -m 0700 /root/vmtest-ssh
+	printf '#!/bin/sh\necho %s\n' "$2" >/root/vmtest-ssh/askpass
+	chmod 0700 /root/vmtest-ssh/askpass
+	SSH_ASKPASS=/root/vmtest-ssh/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+		ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o ConnectTimeout=30 -o PreferredAuthentications=password -o PubkeyAuthentication=no \
+		-o NumberOfPasswordPrompts=1 "$1@127.0.0.1" id -un </dev/null
+}
