@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* corehomed: serves the users provisioned from system-user assertions (io.systemd.UserDatabase), the
- * control interface (io.corehomed.Manager), reads sticks as they are plugged and removes users whose grants
- * run out. docs/daemon.md describes sockets, methods, log fields and units.
+ * control interface (io.corehomed.Manager) and systemd-homed's org.freedesktop.home1 (or hands the homes to
+ * a running systemd-homed), reads sticks as they are plugged and removes users whose grants run out.
+ * docs/daemon.md describes sockets, methods, log fields and units, docs/home1.md the D-Bus side.
  *
  * This file is the assembly: it makes the core (daemon.h) and its services (the media queue, the fleet
  * timer, the Manager and the userdb service on their sockets) and wires them together. It is the only
@@ -15,6 +16,7 @@
 #include "daemon-fleet.h"
 #include "daemon-media.h"
 #include "daemon.h"
+#include "home1.h"
 #include "macros.h"
 #include "manager.h"
 #include "string-util.h"
@@ -33,6 +35,7 @@ typedef struct Corehomed {
         FleetTimer *fleet;
         VarlinkServer *userdb;
         VarlinkServer *manager;
+        Home1 *home1;         /* org.freedesktop.home1; NULL when not on a bus */
         char *userdb_service; /* the userdb service name: the socket's file name */
 } Corehomed;
 
@@ -40,6 +43,7 @@ static void corehomed_done(Corehomed *c)
 {
         /* Services first (their sockets, readers and timers), the core last: the writer jobs still queued
          * only answer calls and free memory when they are dropped. */
+        home1_free(c->home1);
         varlink_server_free(c->manager);
         varlink_server_free(c->userdb);
         fleet_timer_free(c->fleet);
@@ -92,6 +96,20 @@ static int poll_fleet(VarlinkCall *call, void *userdata)
         return fleet_timer_poll(c->fleet, call);
 }
 
+static bool user_handed_over(const char *user_name, void *userdata)
+{
+        Corehomed *c = userdata;
+
+        return home1_user_handed_over(c->home1, user_name);
+}
+
+static void users_changed(Daemon *d, const ProvisionReport *report, void *userdata)
+{
+        Corehomed *c = userdata;
+
+        home1_users_changed(c->home1, report);
+}
+
 static int serve(Corehomed *c, char **ret_error)
 {
         const DaemonOptions *o = &c->core->options;
@@ -112,7 +130,8 @@ static int serve(Corehomed *c, char **ret_error)
         r = varlink_server_new(c->core->event, userdb_fd >= 0 ? NULL : o->userdb_socket, USERDB_SOCKET_MODE,
                                userdb_fd, &c->userdb);
         if (r >= 0)
-                r = userdb_service_add(c->userdb, c->core->provisioner->home, c->userdb_service);
+                r = userdb_service_add_filtered(c->userdb, c->core->provisioner->home, c->userdb_service,
+                                                user_handed_over, c);
         if (r < 0) {
                 safe_close(manager_fd);
                 *ret_error = strprintf("cannot serve io.systemd.UserDatabase on %s: %s",
@@ -139,11 +158,44 @@ static int serve(Corehomed *c, char **ret_error)
         return 0;
 }
 
-static int corehomed_start(Corehomed *c, const DaemonOptions *options, char **ret_error)
+/* org.freedesktop.home1: before the loop runs, so that the core's first job already knows whether a
+ * systemd-homed owns the homes. */
+static int start_home1(Corehomed *c, Home1Mode mode, char **ret_error)
+{
+        _cleanup_free_ char *error = NULL;
+        Home1Mode running = HOME1_MODE_OFF;
+        int r;
+
+        r = home1_new(c->core, mode, NULL, &c->home1, &running, &error);
+        if (r < 0 && mode == HOME1_MODE_AUTO) {
+                /* No system bus (a container, an early boot): users, logins through pam_unix and the Manager
+                 * still work. */
+                daemon_log(&c->core->log, LOG_WARNING, "not serving org.freedesktop.home1: %s",
+                           error ? error : strerror(-r));
+                return 0;
+        }
+        if (r < 0) {
+                *ret_error = TAKE_PTR(error);
+                return r;
+        }
+        c->core->users_changed = users_changed;
+        c->core->users_changed_userdata = c;
+        if (running != HOME1_MODE_OFF)
+                daemon_log(&c->core->log, LOG_INFO, "org.freedesktop.home1: %s",
+                           running == HOME1_MODE_SERVE ? "serving it (no systemd-homed runs)"
+                                                       : "systemd-homed runs; handing our homes to it");
+        return 0;
+}
+
+static int corehomed_start(Corehomed *c, const DaemonOptions *options, Home1Mode home1_mode,
+                           char **ret_error)
 {
         int r;
 
         r = daemon_new(options, &c->core, ret_error);
+        if (r < 0)
+                return r;
+        r = start_home1(c, home1_mode, ret_error);
         if (r < 0)
                 return r;
         r = media_queue_new(c->core, &c->media);
@@ -178,6 +230,9 @@ static void help(void)
                "  --manager-socket=PATH  io.corehomed.Manager socket (default %s)\n"
                "  --allow-any-media      read any block device with a file system, not only removable\n"
                "                         ones (overrides media.devices; for tests)\n"
+               "  --home1=MODE           org.freedesktop.home1 on the system bus: auto (serve it, or hand\n"
+               "                         the homes to a running systemd-homed), serve, handover or off;\n"
+               "                         default auto, off with --root\n"
                "  -h, --help             show this help\n\n"
                "Sockets passed by systemd (FileDescriptorName=userdb / manager) take precedence over the\n"
                "paths.\n",
@@ -186,13 +241,14 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA };
+        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA, ARG_HOME1 };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "userdb-socket", required_argument, NULL, ARG_USERDB_SOCKET },
                 { "manager-socket", required_argument, NULL, ARG_MANAGER_SOCKET },
                 { "allow-any-media", no_argument, NULL, ARG_ALLOW_ANY_MEDIA },
+                { "home1", required_argument, NULL, ARG_HOME1 },
                 {},
         };
         DaemonOptions o = {
@@ -201,6 +257,8 @@ int main(int argc, char **argv)
         };
         _cleanup_(corehomed_done) Corehomed corehomed = {};
         _cleanup_free_ char *error = NULL;
+        const char *home1 = NULL;
+        Home1Mode home1_mode;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -220,6 +278,9 @@ int main(int argc, char **argv)
                 case ARG_ALLOW_ANY_MEDIA:
                         o.allow_any_media = true;
                         break;
+                case ARG_HOME1:
+                        home1 = optarg;
+                        break;
                 default:
                         return 2;
                 }
@@ -233,7 +294,13 @@ int main(int argc, char **argv)
                 return 2;
         }
 
-        r = corehomed_start(&corehomed, &o, &error);
+        /* A tree below --root is not the system's: its homes stay off the system bus unless asked. */
+        if (home1_mode_from_string(home1 ? home1 : o.root ? "off" : "auto", &home1_mode) < 0) {
+                fprintf(stderr, "corehomed: --home1 must be auto, serve, handover or off\n");
+                return 2;
+        }
+
+        r = corehomed_start(&corehomed, &o, home1_mode, &error);
         if (r < 0) {
                 fprintf(stderr, "corehomed: cannot start: %s\n", error ? error : strerror(-r));
                 return EXIT_FAILURE;

@@ -103,7 +103,7 @@ static int fleet_poll_now(FleetTimer *t, json_t **ret_reply, char **ret_error)
                 daemon_log(&d->log, LOG_INFO, "fleet poll of %s: %s", config->url,
                            strempty(json_string_value(json_object_get(reply, "result"))));
         if (r >= 0 && json_object_get(reply, "users"))
-                daemon_users_changed(d);
+                daemon_users_changed(d, NULL);
 
         unsigned failures = 0;
         if (fleet_state_load(d->options.root, &state) >= 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Homes at run time: the daemon mounts the homes of the users it manages while their grants are valid, and
- * unmounts them before a user goes away (removal, revocation, expiry). */
+/* Homes at run time: the daemon mounts the homes of the users it manages while their grants are valid
+ * (unless they open only at login: users.activation "login", luks storage, or a systemd-homed that owns
+ * them), and unmounts them before a user goes away (removal, revocation, expiry). */
 #include <errno.h>
 #include <string.h>
 
@@ -39,6 +40,9 @@ void daemon_homes_activate(Daemon *d)
         size_t n = 0;
         int r;
 
+        /* Logins activate them (org.freedesktop.home1: pam_systemd_home's AcquireHome), or homed does. */
+        if (d->homes_handed_over || d->provisioner->config->users.activation == CONFIG_ACTIVATION_LOGIN)
+                return;
         r = home_list(home, &homes, &n);
         if (r < 0) {
                 daemon_log(&d->log, LOG_ERR, "cannot list homes: %s", strerror(-r));

@@ -23,7 +23,13 @@ typedef struct DaemonOptions {
         bool allow_any_media; /* also loop devices etc., whatever media.devices says (tests) */
 } DaemonOptions;
 
-typedef struct Daemon {
+typedef struct Daemon Daemon;
+
+/* After users were created, updated or removed (report: what happened, NULL when unknown, e.g. another
+ * process changed the root): the assembly hands this to the services that keep something per user. */
+typedef void (*DaemonUsersChanged)(Daemon *d, const ProvisionReport *report, void *userdata);
+
+struct Daemon {
         sd_event *event;
         DaemonOptions options;
         DaemonLog log;
@@ -34,7 +40,12 @@ typedef struct Daemon {
         ExpiryTimer *expiry;
         usec_t started;
         size_t media_waiting; /* media read or waiting to be (told by the media queue; for the status) */
-} Daemon;
+        /* Set by the home1 service when a running systemd-homed owns activation and logins (docs/home1.md,
+         * Mode 2): the core then never mounts a home itself. */
+        bool homes_handed_over;
+        DaemonUsersChanged users_changed;
+        void *users_changed_userdata;
+};
 
 /* Opens the state under the root's lock (recovering interrupted operations), starts the writer queue, the
  * watch on the root's generation and the expiry timer, and queues the first job: sweep expired users,
@@ -57,11 +68,22 @@ void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf,
  * returned. */
 int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce);
 
-/* After users may have changed (in a writer job): activates the homes of valid users and re-arms the expiry
- * timer. */
-void daemon_users_changed(Daemon *d);
+/* Inside a writer job whose work goes on after its run function returns (a worker process): keeps the
+ * root's lock until daemon_write_done() (writer-queue.h). */
+int daemon_write_continue(Daemon *d);
+void daemon_write_done(Daemon *d);
 
-/* Homes at run time (daemon-homes.c), in writer jobs. */
+/* Queues the expiry sweep (users whose grants ran out are removed, the other homes made usable) as a
+ * writer job, as the expiry timer does. */
+int daemon_queue_expiry_sweep(Daemon *d);
+
+/* After users may have changed (in a writer job): activates the homes of valid users, re-arms the expiry
+ * timer and tells the users_changed hook (report: what changed, NULL when not known). */
+void daemon_users_changed(Daemon *d, const ProvisionReport *report);
+
+/* Homes at run time (daemon-homes.c), in writer jobs. Which homes are mounted without a login: those
+ * of valid users whose storage opens without a password (not luks), when users.activation is "start" and
+ * no systemd-homed took the homes over. */
 void daemon_homes_activate(Daemon *d);
 int daemon_home_deactivate(Daemon *d, const char *user_name);
 void daemon_homes_deactivate_expired(Daemon *d);

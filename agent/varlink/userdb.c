@@ -12,6 +12,8 @@
 typedef struct UserdbService {
         Home *home;
         char *service_name;
+        UserdbHidden hidden;
+        void *hidden_userdata;
 } UserdbService;
 
 /* What a lookup asked for. An id of (uint64_t) -1 means "none given". */
@@ -84,6 +86,8 @@ static int served_record_by_name(UserdbService *u, const char *name, json_t **re
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || !record_is_ours(u, record))
+                return -ENOENT;
+        if (u->hidden && u->hidden(name, u->hidden_userdata))
                 return -ENOENT;
         *ret = TAKE_PTR(record);
         return 0;
@@ -439,6 +443,12 @@ static int method_get_memberships(VarlinkCall *call, json_t *parameters, void *u
 
 int userdb_service_add(VarlinkServer *s, Home *home, const char *service_name)
 {
+        return userdb_service_add_filtered(s, home, service_name, NULL, NULL);
+}
+
+int userdb_service_add_filtered(VarlinkServer *s, Home *home, const char *service_name, UserdbHidden hidden,
+                                void *userdata)
+{
         UserdbService *u;
         int r;
 
@@ -448,6 +458,8 @@ int userdb_service_add(VarlinkServer *s, Home *home, const char *service_name)
         if (!u)
                 return -ENOMEM;
         u->home = home;
+        u->hidden = hidden;
+        u->hidden_userdata = userdata;
         u->service_name = strdup(service_name);
         if (!u->service_name) {
                 userdb_service_free(u);

@@ -52,6 +52,15 @@
  * (the socket's file name). */
 int userdb_service_add(VarlinkServer *s, Home *home, const char *service_name);
 
+/* Whether a user of ours is served by somebody else right now: a running systemd-homed that we handed the
+ * home to (docs/home1.md, Mode 2) serves it itself, and homed refuses to take a user that another service
+ * still resolves. Such a user (and its group) is not served here. */
+typedef bool (*UserdbHidden)(const char *user_name, void *userdata);
+
+/* userdb_service_add() with such a filter (NULL: none); userdata is passed to it. */
+int userdb_service_add_filtered(VarlinkServer *s, Home *home, const char *service_name, UserdbHidden hidden,
+                                void *userdata);
+
 /* The record as served to a peer with uid peer_uid: host_record (validated, borrowed) with
  * status.<machine-id> .service = service_name, without the privileged section unless peer_uid is 0 or the
  * record's uid
