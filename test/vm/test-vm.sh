@@ -230,6 +230,13 @@ plug_and_wait_user() {
 	LATENCY=$(vm_since "$VM_PLUG_T")
 }
 
+# ---- org.freedesktop.home1 scenarios (test/vm/home1-scenarios.sh): a boot of their own ------------------
+. "$here/home1-scenarios.sh"
+if home1_selected "${selected[@]}"; then
+	home1_run "${selected[@]}"
+	exit $((failures > 0))
+fi
+
 # ===== boot 1: install, hot-plug, bad sticks, unplug mid-import, expiry while running ====================
 overlay=$(vm_overlay device)
 vm_start "$overlay"
@@ -460,6 +467,7 @@ result 4-expiry-while-off $s4b "removed at the next boot's catch-up"
 
 vm_poweroff 120 || why "boot 2: the guest did not power off cleanly"
 echo "vm: boot 1 ready in ${boot1} s, boot 2 in ${boot2} s" >&2
+home1_run
 if [ $failures -gt 0 ]; then
 	vm_log "corehomed's journal of the run:"
 	python3 "$J" "$results/all.json" lines >&2 2>/dev/null
