@@ -296,10 +296,8 @@ int home1_record_json(Home1 *m, sd_bus_message *message, const char *user_name, 
         int r;
 
         /* A caller we cannot identify is treated as a stranger: it gets no password hashes. */
-        if (!message || (r = home1_caller_uid(message, &caller)) < 0) {
-                daemon_log(&m->daemon->log, LOG_DEBUG, "caller unknown: %s", strerror(-r));
+        if (!message || home1_caller_uid(message, &caller) < 0)
                 caller = (uid_t) -1;
-        }
         r = userdb_user_record_for_peer(v->record, machine_id, HOME1_RECORD_SERVICE, caller, &record,
                                         ret_incomplete);
         if (r < 0)

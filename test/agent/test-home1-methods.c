@@ -123,7 +123,7 @@ static int teardown(void **state);
 
 static int setup(void **state)
 {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *service = NULL, *socket_path = NULL;
         Fixture *f = calloc(1, sizeof(Fixture));
         Home *h = NULL;
         RecordError err = {};
@@ -182,8 +182,8 @@ static int setup(void **state)
         }
         /* The bus daemon resolves the uid of every client that connects (a uid NSS does not know is turned
          * away): the forked clients' users must resolve, so this test serves them, as corehomed does. */
-        _cleanup_free_ char *service = strprintf("io.corehomed-test-home1-%d", (int) getpid());
-        _cleanup_free_ char *socket_path = strprintf(USERDB_SOCKET_DIR "/%s", service);
+        service = strprintf("io.corehomed-test-home1-%d", (int) getpid());
+        socket_path = strprintf(USERDB_SOCKET_DIR "/%s", service);
         r = varlink_server_new(f->d->event, socket_path, 0666, -1, &f->userdb);
         if (r >= 0)
                 r = userdb_service_add(f->userdb, f->d->provisioner->home, service);
