@@ -43,7 +43,12 @@ export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$scratch/bus"
 export COREHOMED_MANAGER_SOCKET="$scratch/manager"
 
 # What this test may create on the machine; whatever did not exist before is removed afterwards.
-created_paths=(/run/mount /run/systemd/system /run/systemd/home /run/systemd/user-home-mount "$homed_userdb")
+# homed reads the keys it trusts from fixed directories (/etc/systemd/home among them), and keeps its own key
+# pair in /var/lib/systemd/home, whatever $SYSTEMD_HOME_RECORD_DIR says.
+key_copy="/etc/systemd/home/io.corehomed-handover-test-$$.public"
+created_paths=(/run/mount /run/systemd/system /run/systemd/home /run/systemd/user-home-mount "$homed_userdb"
+        /etc/systemd/home "$key_copy" /var/lib/systemd/home /var/lib/systemd/home/local.private
+        /var/lib/systemd/home/local.public)
 preexisting=()
 for p in "${created_paths[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
 existed() { local q; for q in "${preexisting[@]}"; do [ "$q" = "$1" ] && return 0; done; return 1; }
@@ -108,8 +113,11 @@ cp "$trust/trusted/root.assert" "$root/etc/corehomed/trusted/"
 cp /etc/machine-id "$root/etc/machine-id"
 printf 'device:\n  brand-id: acme\n  model: appliance-1\n' >"$root/etc/corehomed/corehomed.yaml"
 "$corehomectl" --root="$root" import "$trust/stick.assert" >/dev/null || fail "import"
-# homed reads the keys it trusts only when it starts: ours must be there first.
+# homed reads the keys it trusts only when it starts: ours must be there first (the engine makes it).
+"$corehomectl" --root="$root" list >/dev/null || fail "list"
 [ -f "$root/var/lib/systemd/home/io.corehomed.public" ] || fail "no engine public key below the root"
+mkdir -p /etc/systemd/home
+install -m 0644 "$root/var/lib/systemd/home/io.corehomed.public" "$key_copy"
 gnupg="$scratch/gnupg"
 mkdir -m 0700 "$gnupg"
 gpg --homedir "$gnupg" --batch --quiet --import "$keys/test-brand.secret.asc" 2>/dev/null
