@@ -22,3 +22,7 @@ int time_format_rfc3339(usec_t t, char buf[static RFC3339_MAX]);
 
 /* The real clock. Callers take the time from their context so tests can inject it (--now). */
 usec_t time_now_realtime(void);
+
+/* The monotonic clock (CLOCK_MONOTONIC, as sd-event's timers count): for deadlines, which a wall-clock
+ * jump must not stretch or cut short. */
+usec_t time_now_monotonic(void);

@@ -21,15 +21,35 @@ int id128_random_uuid(char ret[static ID128_UUID_STRING_MAX])
         return 0;
 }
 
-bool id128_is_uuid(const char *s)
+static bool char_is_lower_hex(char c)
 {
-        if (!s || strlen(s) != 36)
-                return false;
-        for (size_t i = 0; i < 36; i++) {
-                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
-                if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+bool id128_is_valid(const char *s, bool allow_uuid_form)
+{
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 32) {
+                for (size_t i = 0; i < n; i++)
+                        if (!char_is_lower_hex(s[i]))
+                                return false;
+                return true;
+        }
+        if (n != 36 || !allow_uuid_form)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+                if (dash ? s[i] != '-' : !char_is_lower_hex(s[i]))
                         return false;
         }
         return true;
+}
+
+bool id128_is_uuid(const char *s)
+{
+        return s && strlen(s) == 36 && id128_is_valid(s, true);
 }

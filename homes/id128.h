@@ -10,5 +10,9 @@
 
 int id128_random_uuid(char ret[static ID128_UUID_STRING_MAX]);
 
+/* 32 lower-case hex digits, or (allow_uuid_form) the 8-4-4-4-12 UUID form, lower case only, as systemd
+ * writes them. */
+bool id128_is_valid(const char *s, bool allow_uuid_form);
+
 /* Is s a UUID in that form (8-4-4-4-12 lower-case hex)? */
 bool id128_is_uuid(const char *s);

@@ -21,9 +21,3 @@ int record_check_encodable(json_t *value, unsigned depth, const char *path, Reco
  * cut to fit size, never overflowing. Return out. */
 char *record_path_key(char *out, size_t size, const char *parent, const char *key);
 char *record_path_index(char *out, size_t size, const char *parent, size_t i);
-
-/* "/a/b": absolute, no empty, "." or ".." components, no trailing slash, not "/" itself, < PATH_MAX. */
-bool record_path_is_absolute_normalized(const char *p);
-
-/* 32 hex digits, or the 8-4-4-4-12 UUID form; lower case only, as systemd writes them. */
-bool record_id128_is_valid(const char *s, bool allow_uuid_form);

@@ -12,6 +12,8 @@
 
 #include "base64.h"
 #include "ed25519-key.h"
+#include "id128.h"
+#include "path-util.h"
 #include "user-record-internal.h"
 
 typedef enum Section {
@@ -301,7 +303,7 @@ static bool pkcs11_uri_is_valid(const char *s)
 
 static bool machine_id_is_valid(const char *s)
 {
-        return record_id128_is_valid(s, true);
+        return id128_is_valid(s, true);
 }
 
 static bool hostname_is_valid(const char *s)
@@ -516,16 +518,16 @@ static int check_field(const FieldRule *rule, json_t *v, const char *path, Recor
                         return record_error(err, path, -EBADMSG, "is not a known storage type");
                 return 0;
         case FIELD_PATH:
-                if (!record_path_is_absolute_normalized(s) || !text_is_valid(s))
+                if (!path_is_absolute_normalized(s) || !text_is_valid(s))
                         return record_error(err, path, -EBADMSG, "is not an absolute normalized path");
                 return 0;
         case FIELD_HOME:
-                if (!record_path_is_absolute_normalized(s) || !text_is_valid(s) || strchr(s, ':'))
+                if (!path_is_absolute_normalized(s) || !text_is_valid(s) || strchr(s, ':'))
                         return record_error(err, path, -EBADMSG,
                                             "is not an absolute normalized path without ':'");
                 return 0;
         case FIELD_ID128:
-                if (!record_id128_is_valid(s, true))
+                if (!id128_is_valid(s, true))
                         return record_error(err, path, -EBADMSG, "is not a lower-case 128-bit ID");
                 return 0;
         case FIELD_BOOL:
@@ -664,7 +666,7 @@ static int check_per_machine_id(json_t *v, const char *name, Section section, Re
                 return record_error(err, name, -EBADMSG, "must be an object keyed by machine ID");
         json_object_foreach (v, key, e) {
                 path_key(sub, name, key);
-                if (!record_id128_is_valid(key, false))
+                if (!id128_is_valid(key, false))
                         return record_error(err, sub, -EBADMSG,
                                             "is not a machine ID (32 lower-case hex digits)");
                 if (!json_is_object(e))

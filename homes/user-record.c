@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "id128.h"
+#include "path-util.h"
 #include "user-record-internal.h"
 
 const char *user_record_signature_state_to_string(UserRecordSignatureState s)
@@ -18,60 +20,6 @@ const char *user_record_signature_state_to_string(UserRecordSignatureState s)
                 return "foreign";
         }
         return "invalid";
-}
-
-bool record_path_is_absolute_normalized(const char *p)
-{
-        size_t n;
-
-        if (!p || p[0] != '/')
-                return false;
-        n = strlen(p);
-        /* "/" alone is refused: as a home, image or skeleton it would hand the whole file system over. */
-        if (n < 2 || n >= PATH_MAX || p[n - 1] == '/')
-                return false;
-        for (const char *c = p; *c;) {
-                const char *next = strchr(c + 1, '/');
-                size_t len = next ? (size_t) (next - c - 1) : strlen(c + 1);
-
-                /* c points at a '/', the component follows it. */
-                if (len == 0)
-                        return false;
-                if ((len == 1 && c[1] == '.') || (len == 2 && c[1] == '.' && c[2] == '.'))
-                        return false;
-                if (!next)
-                        break;
-                c = next;
-        }
-        return true;
-}
-
-static bool char_is_lower_hex(char c)
-{
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-bool record_id128_is_valid(const char *s, bool allow_uuid_form)
-{
-        size_t n;
-
-        if (!s)
-                return false;
-        n = strlen(s);
-        if (n == 32) {
-                for (size_t i = 0; i < n; i++)
-                        if (!char_is_lower_hex(s[i]))
-                                return false;
-                return true;
-        }
-        if (n != 36 || !allow_uuid_form)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-                if (dash ? s[i] != '-' : !char_is_lower_hex(s[i]))
-                        return false;
-        }
-        return true;
 }
 
 int user_record_load(const char *text, size_t size, json_t **ret, RecordError *err)
@@ -136,9 +84,9 @@ int user_record_set_binding(json_t *record, const char *machine_id, uid_t uid, g
         _cleanup_json_ json_t *entry = NULL;
         json_t *binding;
 
-        if (!json_is_object(record) || !record_id128_is_valid(machine_id, false) || !storage)
+        if (!json_is_object(record) || !id128_is_valid(machine_id, false) || !storage)
                 return -EINVAL;
-        if (!record_path_is_absolute_normalized(image_path))
+        if (!path_is_absolute_normalized(image_path))
                 return -EINVAL;
         /* (uid_t) -1 and the 16-bit -1 mean "invalid" to the kernel and to NSS. */
         if (uid == 0 || uid == (uid_t) -1 || uid == 65535 || gid == 0 || gid == (gid_t) -1 || gid == 65535)

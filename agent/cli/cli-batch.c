@@ -13,6 +13,7 @@
 int cli_batch_parameters(char *const *files, size_t n_files, json_t **ret)
 {
         _cleanup_json_ json_t *array = json_array();
+        size_t bytes = 0;
 
         if (!array)
                 return -ENOMEM;
@@ -25,9 +26,17 @@ int cli_batch_parameters(char *const *files, size_t n_files, json_t **ret)
                 size_t size;
                 int r;
 
-                r = cli_read_input(files[i], ASSERTION_STREAM_BYTES_MAX, &data, &size);
+                r = cli_read_input(files[i], OPERATION_IMPORT_BYTES_MAX, &data, &size);
                 if (r < 0)
                         return r;
+                /* The same bound offline and through the daemon: the Manager's message limit fits it. */
+                bytes += size;
+                if (bytes > OPERATION_IMPORT_BYTES_MAX) {
+                        cli_error(files[i],
+                                  "more than %d bytes of assertions in one import (all files together)",
+                                  OPERATION_IMPORT_BYTES_MAX);
+                        return -E2BIG;
+                }
                 /* Assertions are UTF-8 text; JSON (the Manager's requests) carries nothing else. */
                 json_t *text = json_stringn(data, size);
                 if (!text) {

@@ -16,6 +16,7 @@
 #include "file-util.h"
 #include "fleet-cli.h"
 #include "fleet.h"
+#include "import.h"
 #include "json-util.h"
 #include "macros.h"
 #include "report-json.h"
@@ -56,32 +57,44 @@ static int load_config(const CliContext *ctx, Config **ret)
         return r;
 }
 
-/* The outcome of an import reply: refusals on stderr, one line per assertion on stdout (or the whole reply
- * as JSON with --json). */
-static int finish(const CliContext *ctx, const char *what, json_t *reply)
+/* What an import from the network did: the prerequisites fetched, refusals on stderr, one line per
+ * assertion and per user on stdout (with --json: json, the reply as the daemon gives it, instead). */
+static int finish(const CliContext *ctx, const char *what, const ProvisionReport *report,
+                  json_t *prerequisites, json_t *json)
 {
-        _cleanup_provision_report_ ProvisionReport *report = NULL, *users = NULL;
-        int status = EXIT_OK, r;
+        int status = EXIT_OK;
 
         if (ctx->json)
-                cli_print_json(reply);
-        print_prerequisites(ctx, json_object_get(reply, "prerequisites"));
-        r = provision_report_from_json(reply, PROVISION_REPORT_IMPORT, &report);
-        if (r >= 0 && json_object_get(reply, "users"))
-                r = provision_report_from_json(reply, PROVISION_REPORT_USERS, &users);
-        if (r < 0) {
-                cli_error(what, "malformed report: %s", strerror(-r));
-                return EXIT_REFUSED;
-        }
+                cli_print_json(json);
+        print_prerequisites(ctx, prerequisites);
         size_t n_refused = cli_print_assertions(ctx, report, !ctx->json);
-        if (users)
-                status = cli_print_users(ctx, what, users);
+        if (report->users_applied)
+                status = cli_print_users(ctx, what, report);
         if (n_refused > 0) {
                 cli_error(what, "%zu of %zu assertions refused; nothing was stored", n_refused,
                           report->n_assertions);
                 return EXIT_REFUSED;
         }
         return status;
+}
+
+static int finish_poll(const CliContext *ctx, const FleetPollResult *result)
+{
+        _cleanup_json_ json_t *json = fleet_poll_result_json(result);
+        _cleanup_provision_report_ ProvisionReport *empty = NULL;
+        const ProvisionReport *report = result->report;
+
+        if (!json)
+                return EXIT_REFUSED;
+        if (!ctx->json)
+                printf("%s: %s\n", strempty(result->source), strempty(result->result));
+        /* A 304 brought nothing to report on. */
+        if (!report) {
+                if (provision_report_new(PROVISION_REPORT_FLEET, &empty) < 0)
+                        return EXIT_REFUSED;
+                report = empty;
+        }
+        return finish(ctx, "fleet", report, result->prerequisites, json);
 }
 
 /* The TLS files of the configuration, below --root when working offline on a tree. */
@@ -113,7 +126,7 @@ static int poll_offline(const CliContext *ctx, FleetClient *client)
         _cleanup_(tls_paths_done) TlsPaths tls = {};
         _cleanup_root_lock_ RootLock *lock = NULL;
         _cleanup_provisioner_ Provisioner *p = NULL;
-        _cleanup_json_ json_t *reply = NULL;
+        _cleanup_(fleet_poll_result_done) FleetPollResult result = {};
         _cleanup_free_ char *error = NULL;
         int r;
 
@@ -138,19 +151,16 @@ static int poll_offline(const CliContext *ctx, FleetClient *client)
                            .db = p->db,
                            .provisioner = p,
                            .client = *client };
-        r = fleet_poll(&poll, &reply, &error);
+        r = fleet_poll(&poll, &result, &error);
         if (r < 0) {
                 cli_error("fleet", "%s", error ? error : strerror(-r));
                 return EXIT_REFUSED;
         }
-        if (!ctx->json)
-                printf("%s: %s\n", json_string_value(json_object_get(reply, "source")),
-                       json_string_value(json_object_get(reply, "result")));
-        return finish(ctx, "fleet", reply);
+        return finish_poll(ctx, &result);
 }
 
 /* Fetches url into b and resolves prerequisites against db (stored when store). */
-static int fetch_bundle(FleetClient *client, TrustDb *db, const char *url, bool store, FleetBatch *b,
+static int fetch_bundle(FleetClient *client, TrustDb *db, const char *url, bool store, AssertionBatch *b,
                         json_t *fetched, TrustReport **ret)
 {
         _cleanup_(fleet_response_done) FleetResponse response = {};
@@ -165,7 +175,7 @@ static int fetch_bundle(FleetClient *client, TrustDb *db, const char *url, bool 
         }
         r = fleet_fetch(client, url, NULL, &response, &error);
         if (r >= 0)
-                r = fleet_batch_add(b, url, response.body, response.size, &error);
+                r = fleet_feed_add(b, url, response.body, response.size, &error);
         if (r < 0) {
                 cli_error(NULL, "%s", error ? error : strerror(-r));
                 return r;
@@ -179,10 +189,12 @@ static int fetch_bundle(FleetClient *client, TrustDb *db, const char *url, bool 
 static int import_offline(const CliContext *ctx, FleetClient *client, const char *url)
 {
         _cleanup_trust_db_ TrustDb *db = NULL;
-        _cleanup_(fleet_batch_done) FleetBatch b = {};
+        _cleanup_(assertion_batch_done) AssertionBatch b = {};
         _cleanup_trust_report_ TrustReport *report = NULL;
+        _cleanup_provision_report_ ProvisionReport *imported = NULL;
         _cleanup_root_lock_ RootLock *lock = NULL;
         _cleanup_json_ json_t *fetched = json_array(), *reply = NULL;
+        _cleanup_free_ char *error = NULL;
         int r;
 
         /* The network first, with the database only read (which prerequisites are missing); then the
@@ -195,21 +207,23 @@ static int import_offline(const CliContext *ctx, FleetClient *client, const char
         report = trust_report_free(report);
         if (cli_root_lock(ctx, &lock) < 0 || cli_trust_db_open(ctx, &db) < 0)
                 return EXIT_REFUSED;
-        r = trust_db_import(db, &b.list, &report);
+        r = provision_report_new(PROVISION_REPORT_IMPORT, &imported);
+        if (r >= 0)
+                r = provision_import(db, NULL, &b, IMPORT_USERS_NONE, imported, &error);
         if (r < 0) {
-                cli_error(url, "cannot store the assertions: %s", strerror(-r));
+                cli_error(url, "%s", error ? error : strerror(-r));
                 return EXIT_REFUSED;
         }
-        reply = fleet_report_json(&b, report);
+        reply = provision_report_to_json(imported);
         if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
                 return EXIT_REFUSED;
-        return finish(ctx, "import", reply);
+        return finish(ctx, "import", imported, fetched, reply);
 }
 
 static int import_via_daemon(const CliContext *ctx, FleetClient *client, const char *url)
 {
         _cleanup_trust_db_ TrustDb *db = NULL;
-        _cleanup_(fleet_batch_done) FleetBatch b = {};
+        _cleanup_(assertion_batch_done) AssertionBatch b = {};
         _cleanup_trust_report_ TrustReport *report = NULL;
         _cleanup_json_ json_t *fetched = json_array(), *files = json_array(), *parameters = NULL,
                               *reply = NULL;
@@ -221,10 +235,10 @@ static int import_via_daemon(const CliContext *ctx, FleetClient *client, const c
                 return EXIT_REFUSED;
         if (fetch_bundle(client, db, url, false, &b, fetched, &report) < 0)
                 return EXIT_REFUSED;
-        for (size_t i = 0; i < b.n_parts; i++)
-                if (json_array_append_new(files, json_pack("{s:s, s:s%}", "name", b.parts[i].name,
-                                                           "assertions", b.parts[i].data, b.parts[i].size)) <
-                    0)
+        for (size_t i = 0; i < b.n_streams; i++)
+                if (json_array_append_new(files,
+                                          json_pack("{s:s, s:s%}", "name", b.streams[i].origin, "assertions",
+                                                    b.streams[i].data, b.streams[i].size)) < 0)
                         return EXIT_REFUSED;
         parameters = json_pack("{s:O}", "files", files);
         if (!parameters)
@@ -236,7 +250,7 @@ static int import_via_daemon(const CliContext *ctx, FleetClient *client, const c
         reply = provision_report_to_json(result.report);
         if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
                 return EXIT_REFUSED;
-        return finish(ctx, "import", reply);
+        return finish(ctx, "import", result.report, fetched, reply);
 }
 
 int fleet_cli_import(const CliContext *ctx, int argc, char **argv)
@@ -284,8 +298,15 @@ int fleet_cli_import(const CliContext *ctx, int argc, char **argv)
                         return poll_offline(ctx, &client);
                 /* The daemon polls every fleet.interval; this asks it to poll now. */
                 _cleanup_json_ json_t *reply = NULL;
+                _cleanup_(fleet_poll_result_done) FleetPollResult result = {};
                 int r = cli_call_daemon("PollFleet", NULL, &reply);
-                return r != 0 ? r : finish(ctx, "fleet", reply);
+                if (r != 0)
+                        return r;
+                if (fleet_poll_result_from_json(reply, &result) < 0) {
+                        cli_error("fleet", "corehomed's answer to PollFleet is not a poll's result");
+                        return EXIT_REFUSED;
+                }
+                return finish_poll(ctx, &result);
         }
         const char *url = argv[optind];
         if (!strneq(url, "https://", 8)) {

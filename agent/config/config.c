@@ -599,6 +599,27 @@ static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *ke
         return 0;
 }
 
+static int parse_fleet_timeout(Parser *p, const yaml_event_t *v, const char *key, Config *c)
+{
+        const char *s = NULL;
+        usec_t t;
+        int r = value_string(p, v, key, &s);
+
+        if (r < 0)
+                return r;
+        r = duration_parse(s, &t);
+        if (r < 0)
+                return parser_error(p, event_line(v), key, -EBADMSG,
+                                    "not a duration (a number and a unit s, m, h or d, e.g. 30s)");
+        /* The whole poll, prerequisites included, must end: a stalled server costs at most this much.
+         * A PollFleet that arrives during a poll waits for it and for its own, so twice the maximum must
+         * stay within the CLI's wait for the daemon (CLI_MANAGER_TIMEOUT, 5 min). */
+        if (t < CONFIG_FLEET_TIMEOUT_MIN || t > CONFIG_FLEET_TIMEOUT_MAX)
+                return parser_error(p, event_line(v), key, -EBADMSG, "must be between 1s and 2m");
+        c->fleet.timeout = t;
+        return 0;
+}
+
 static int parse_fleet_create_users(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
         return value_bool(p, v, key, &c->fleet.create_users);
@@ -628,6 +649,7 @@ static const Field fleet_fields[] = {
         { "client-cert", parse_fleet_client_cert },
         { "client-key", parse_fleet_client_key },
         { "interval", parse_fleet_interval },
+        { "timeout", parse_fleet_timeout },
         { "create-users", parse_fleet_create_users },
 };
 
@@ -844,6 +866,7 @@ int config_new_default(Config **ret)
         c->users.storage = CONFIG_STORAGE_DIRECTORY;
         c->users.activation = CONFIG_ACTIVATION_START;
         c->fleet.interval = CONFIG_FLEET_INTERVAL_DEFAULT;
+        c->fleet.timeout = CONFIG_FLEET_TIMEOUT_DEFAULT;
         c->fleet.create_users = false;
 
         *ret = TAKE_PTR(c);

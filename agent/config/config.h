@@ -15,17 +15,20 @@
 #define CONFIG_PATH "/etc/corehomed/corehomed.yaml"
 
 /* Limits on the configuration file; each is tested at N and N+1. */
-#define CONFIG_FILE_SIZE_MAX    (64 * 1024) /* bytes of the whole file */
-#define CONFIG_VALUE_MAX        4096        /* bytes of one scalar value (a path, a URL) */
-#define CONFIG_ADMIN_GROUPS_MAX 32          /* entries of users.admin-groups */
-#define CONFIG_GROUP_NAME_MAX   32          /* bytes of one group name */
-#define CONFIG_INTERVAL_MIN     (10 * USEC_PER_SEC)
-#define CONFIG_INTERVAL_MAX     (7 * 24 * 3600 * USEC_PER_SEC)
+#define CONFIG_FILE_SIZE_MAX     (64 * 1024) /* bytes of the whole file */
+#define CONFIG_VALUE_MAX         4096        /* bytes of one scalar value (a path, a URL) */
+#define CONFIG_ADMIN_GROUPS_MAX  32          /* entries of users.admin-groups */
+#define CONFIG_GROUP_NAME_MAX    32          /* bytes of one group name */
+#define CONFIG_INTERVAL_MIN      (10 * USEC_PER_SEC)
+#define CONFIG_INTERVAL_MAX      (7 * 24 * 3600 * USEC_PER_SEC)
+#define CONFIG_FLEET_TIMEOUT_MIN (1 * USEC_PER_SEC)
+#define CONFIG_FLEET_TIMEOUT_MAX (2 * 60 * USEC_PER_SEC)
 
 #define CONFIG_SERIES_DEFAULT         "16"
 #define CONFIG_SHELL_DEFAULT          "/bin/bash"
 #define CONFIG_ADMIN_GROUP_DEFAULT    "sudo"
 #define CONFIG_FLEET_INTERVAL_DEFAULT (15 * 60 * USEC_PER_SEC)
+#define CONFIG_FLEET_TIMEOUT_DEFAULT  CONFIG_FLEET_TIMEOUT_MAX
 
 /* media.create-users: whether plugging a stick creates users. */
 typedef enum ConfigCreateUsers {
@@ -94,7 +97,9 @@ typedef struct ConfigFleet {
         char *ca_file;     /* optional absolute paths */
         char *client_cert; /* client_cert and client_key come together or not at all */
         char *client_key;
-        usec_t interval;   /* CONFIG_INTERVAL_MIN..CONFIG_INTERVAL_MAX, default 15 min */
+        usec_t interval; /* CONFIG_INTERVAL_MIN..CONFIG_INTERVAL_MAX, default 15 min */
+        usec_t timeout;  /* one whole poll: CONFIG_FLEET_TIMEOUT_MIN..CONFIG_FLEET_TIMEOUT_MAX, default 2 min
+                          */
         bool create_users; /* default false */
 } ConfigFleet;
 

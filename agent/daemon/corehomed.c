@@ -110,6 +110,23 @@ static void users_changed(Daemon *d, const ProvisionReport *report, void *userda
         home1_users_changed(c->home1, report);
 }
 
+/* io.corehomed.Manager serves root only (socket 0600, and a peer check on every call). Its messages may be
+ * as large as the largest Import the documentation allows, and so may its replies (the report of such an
+ * Import names each assertion's file); a few corehomectl processes at once need a few connections, and
+ * another uid (past a widened socket mode) only ever gets PermissionDenied. A message of ~100 MiB takes
+ * well under a second on a local socket; the minute is for a loop busy with another operation meanwhile.
+ * The userdb socket keeps the Varlink defaults, which are sized for it. */
+_Static_assert(VARLINK_CLIENT_MESSAGE_MAX >= MANAGER_MESSAGE_MAX,
+               "corehomectl must take every Manager reply");
+static const VarlinkLimits manager_limits = {
+        .message_max = MANAGER_MESSAGE_MAX,
+        .output_max = MANAGER_MESSAGE_MAX,
+        .connections_max = 64,
+        .connections_reserved_root = 60,
+        .connections_per_uid_max = 1,
+        .message_timeout = 60 * USEC_PER_SEC,
+};
+
 static int serve(Corehomed *c, char **ret_error)
 {
         const DaemonOptions *o = &c->core->options;
@@ -145,6 +162,8 @@ static int serve(Corehomed *c, char **ret_error)
                                            .userdata = c };
         r = varlink_server_new(c->core->event, manager_fd >= 0 ? NULL : o->manager_socket,
                                MANAGER_SOCKET_MODE, manager_fd, &c->manager);
+        if (r >= 0)
+                r = varlink_server_set_limits(c->manager, &manager_limits);
         if (r >= 0)
                 r = manager_add_methods(c->manager, c->core, &services);
         if (r < 0) {

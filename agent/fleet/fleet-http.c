@@ -181,9 +181,35 @@ static int map_curl_error(CURLcode code, const Transfer *t, const FleetClient *c
                         return -EIO;                                 \
         } while (0)
 
+/* The request's time: the client's limits, cut to what is left before its deadline (a poll's prerequisites
+ * share one budget with the feed). -ETIMEDOUT when nothing is left. */
+static int request_timeouts(const FleetClient *c, usec_t *ret_connect, usec_t *ret_total)
+{
+        usec_t connect = c->connect_timeout, total = c->total_timeout;
+
+        if (c->deadline > 0) {
+                usec_t now = time_now_monotonic();
+                /* Below a millisecond curl would read 0 as "no timeout at all". */
+                if (now + 1000 > c->deadline)
+                        return -ETIMEDOUT;
+                usec_t left = c->deadline - now;
+                if (connect > left)
+                        connect = left;
+                if (total > left)
+                        total = left;
+        }
+        *ret_connect = connect;
+        *ret_total = total;
+        return 0;
+}
+
 static int configure(CURL *h, const FleetClient *c, const char *url, struct curl_slist *headers, Transfer *t,
                      char *errbuf)
 {
+        usec_t connect_timeout, total_timeout;
+
+        if (request_timeouts(c, &connect_timeout, &total_timeout) < 0)
+                return -ETIMEDOUT;
         SETOPT(h, CURLOPT_URL, url);
         SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
         /* Only https, also for any redirect: no downgrade to http, file://, gopher:// ... */
@@ -200,8 +226,8 @@ static int configure(CURL *h, const FleetClient *c, const char *url, struct curl
                 SETOPT(h, CURLOPT_SSLKEY, c->client_key);
         }
         /* A slow or stalled server must not hold the daemon's poll forever. */
-        SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) (c->connect_timeout / 1000));
-        SETOPT(h, CURLOPT_TIMEOUT_MS, (long) (c->total_timeout / 1000));
+        SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / 1000));
+        SETOPT(h, CURLOPT_TIMEOUT_MS, (long) (total_timeout / 1000));
         SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) c->body_max);
         SETOPT(h, CURLOPT_NOSIGNAL, 1L);
         SETOPT(h, CURLOPT_HTTPHEADER, headers);
@@ -243,6 +269,9 @@ int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, Flee
                 headers = l;
         }
         r = configure(h, c, url, headers, &t, errbuf);
+        if (r == -ETIMEDOUT)
+                return set_error(ret_error, r, "%s: not fetched: the poll's time (fleet.timeout) is up",
+                                 url);
         if (r < 0)
                 return set_error(ret_error, r, "%s: cannot set up the transfer", url);
 

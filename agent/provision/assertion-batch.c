@@ -44,14 +44,11 @@ static int decode_all(const AssertionBatch *b, const AssertionStreamView *stream
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const AssertionStreamView *s = &streams[i];
-                _cleanup_free_ char *where =
-                        n > 1 ? strprintf("%s: stream %zu", s->origin, i + 1) : strdup(s->origin);
+                const char *where = s->where ? s->where : s->origin;
                 AssertionError aerr = {};
                 char reason[300];
                 int r;
 
-                if (!where)
-                        return -ENOMEM;
                 r = assertion_stream_decode(s->data, s->size, &d->lists[i], &aerr);
                 if (r < 0)
                         return error_set(ret_error, r, "%s: %s", where,

@@ -34,14 +34,15 @@ void assertion_batch_done(AssertionBatch *b);
 /* One stream to add: origin and bytes (borrowed: the batch copies what it keeps). */
 typedef struct AssertionStreamView {
         const char *origin;
+        const char *where; /* how messages name it ("URL: stream 2"); NULL: the origin */
         const char *data;
         size_t size;
 } AssertionStreamView;
 
 /* Decodes n streams and appends them all, or (on any error) none. An empty stream is refused: a source
  * that brings nothing is a mistake worth saying (-ENODATA). -EBADMSG malformed, -E2BIG beyond
- * ASSERTION_BATCH_MAX for the whole batch. *ret_error (optional) says why, starting with the origin (and
- * "stream N" when n > 1): "FILE: line 3: ...". */
+ * ASSERTION_BATCH_MAX for the whole batch. *ret_error (optional) says why, starting with where the stream
+ * is: "FILE: line 3: ...". */
 int assertion_batch_add_streams(AssertionBatch *b, const AssertionStreamView *streams, size_t n,
                                 char **ret_error);
 

@@ -76,5 +76,6 @@ int provision_import(TrustDb *db, Provisioner *p, const AssertionBatch *b, Impor
         r = batch_grants(b, &grants, &n_grants);
         if (r < 0)
                 return r;
+        report->users_applied = true;
         return provision_apply_grants(p, grants, n_grants, users == IMPORT_USERS_MEDIA, report);
 }

@@ -86,17 +86,29 @@ static int batch_from_parameters(json_t *parameters, AssertionBatch *b, Operatio
                 if (!json_is_string(text))
                         return fail_usage(err, NULL,
                                           "\"assertions\" must be a string (an assertion stream)");
+                if (json_string_length(text) > OPERATION_IMPORT_BYTES_MAX)
+                        return operation_error_set(err, -E2BIG, origin,
+                                                   "more than %d bytes of assertions in one import",
+                                                   OPERATION_IMPORT_BYTES_MAX);
                 return batch_add(b, origin ? origin : "assertions", text, err);
         }
         if (!json_is_array(files) || json_array_size(files) == 0)
                 return fail_usage(err, NULL, "needs \"files\" (a non-empty array) or \"assertions\"");
         if (json_array_size(files) > OPERATION_FILES_MAX)
                 return fail_usage(err, NULL, "too many files in one request");
+        size_t bytes = 0;
         json_array_foreach (files, i, e) {
                 json_t *name = json_object_get(e, "name"), *data = json_object_get(e, "assertions");
                 if (!json_is_string(name) || !json_is_string(data))
                         return fail_usage(err, NULL,
                                           "each of \"files\" needs \"name\" and \"assertions\" strings");
+                bytes += json_string_length(data);
+                if (bytes > OPERATION_IMPORT_BYTES_MAX)
+                        return operation_error_set(
+                                err, -E2BIG, json_string_value(name),
+                                "more than %d bytes of assertions in one import (all files "
+                                "together)",
+                                OPERATION_IMPORT_BYTES_MAX);
                 r = batch_add(b, json_string_value(name), data, err);
                 if (r < 0)
                         return r;

@@ -10,6 +10,7 @@
  * unreadable medium) is an error. */
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 
 #include "provisioner.h"
@@ -23,9 +24,20 @@
 #define MANAGER_ERROR_FAILED          MANAGER_INTERFACE ".Failed"
 #define MANAGER_ERROR_INVALID_REQUEST MANAGER_INTERFACE ".InvalidRequest"
 
-/* Most files one Import may carry (the CLI's command line, one Manager call); the assertions of all of
- * them together are bounded by ASSERTION_BATCH_MAX. */
-#define OPERATION_FILES_MAX 64
+/* Most files and most bytes of assertion text (all files together) one Import or Verify may carry: the
+ * CLI's command line, one Manager call; the assertions of all of them together are bounded by
+ * ASSERTION_BATCH_MAX. 16 MiB is what one fleet poll may bring (FLEET_BODY_MAX), so a feed saved to a file
+ * imports by hand as well; it holds the largest single assertion (a body of ASSERTION_BODY_MAX, headers,
+ * signature) several times over. */
+#define OPERATION_FILES_MAX        64
+#define OPERATION_IMPORT_BYTES_MAX (16 * 1024 * 1024)
+
+/* The largest Manager call: an Import at every bound above with every byte JSON-escaped at its worst (a
+ * control character such as U+0001 becomes the six bytes "\u0001"), file names up to PATH_MAX escaped the
+ * same way, and the JSON around them. The Manager accepts messages this large, so whatever the CLI may
+ * import offline it may import through the daemon. */
+#define MANAGER_MESSAGE_MAX \
+        ((size_t) 6 * OPERATION_IMPORT_BYTES_MAX + (size_t) OPERATION_FILES_MAX * (6 * PATH_MAX + 64) + 4096)
 
 typedef struct OperationContext {
         Provisioner *provisioner; /* required by operations with needs_provisioner */

@@ -82,6 +82,12 @@ json_t *provision_report_to_json(const ProvisionReport *r)
                 return TAKE_PTR(o);
         case PROVISION_REPORT_USERS:
                 return json_pack("{s:o}", "users", users_json(r));
+        case PROVISION_REPORT_FLEET:
+                o = json_pack("{s:s, s:o, s:b}", "source", strempty(r->source), "assertions",
+                              assertions_json(r), "committed", r->committed);
+                if (o && r->users_applied && json_object_set_new(o, "users", users_json(r)) < 0)
+                        return NULL;
+                return TAKE_PTR(o);
         case PROVISION_REPORT_REMOVE:
                 if (r->n_users != 1)
                         return NULL;
@@ -222,6 +228,16 @@ int provision_report_from_json(json_t *o, ProvisionReportKind kind, ProvisionRep
                         k = users_from_json(json_object_get(o, "users"), r);
                 if (k < 0)
                         return k;
+                _fallthrough_;
+        case PROVISION_REPORT_FLEET:
+                if (kind == PROVISION_REPORT_FLEET) {
+                        k = dup_member(o, "source", true, &r->source);
+                        r->users_applied = json_object_get(o, "users") != NULL;
+                        if (k >= 0 && r->users_applied)
+                                k = users_from_json(json_object_get(o, "users"), r);
+                        if (k < 0)
+                                return k;
+                }
                 _fallthrough_;
         case PROVISION_REPORT_IMPORT:
                 if (!json_is_boolean(json_object_get(o, "committed")))

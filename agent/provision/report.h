@@ -66,6 +66,7 @@ typedef enum ProvisionReportKind {
         PROVISION_REPORT_MEDIA,  /* {"source", "assertions", "committed", "users"[, "note"]} */
         PROVISION_REPORT_USERS,  /* {"users": [...]} */
         PROVISION_REPORT_REMOVE, /* {"user", "outcome"} */
+        PROVISION_REPORT_FLEET,  /* {"source", "assertions", "committed"[, "users"]} */
 } ProvisionReportKind;
 
 typedef struct ProvisionReport {
@@ -78,7 +79,8 @@ typedef struct ProvisionReport {
         UserResult *users;
         size_t n_users;
         size_t n_users_refused;
-        char *note; /* why no users were created although the import went through */
+        char *note;         /* why no users were created although the import went through */
+        bool users_applied; /* the import went on to the users of its batch (their entries may be none) */
 } ProvisionReport;
 
 int provision_report_new(ProvisionReportKind kind, ProvisionReport **ret);

@@ -15,11 +15,14 @@
 #include "file-util.h"
 #include "json-util.h"
 
-#define VARLINK_READ_CHUNK    (64U * 1024U)
+#define VARLINK_READ_CHUNK    (64U * 1024U) /* at most this much input per connection per loop iteration */
+#define VARLINK_INPUT_INITIAL 4096U         /* a call to userdb is ~150 bytes: grow only for large ones */
 #define VARLINK_ACCEPT_BURST  64U
+#define VARLINK_ACCEPT_RETRY  (100U * 1000U) /* out of descriptors: accept again after this long */
 #define VARLINK_SERVICE_IFACE "org.varlink.service"
 
 typedef struct VarlinkConnection VarlinkConnection;
+typedef struct VarlinkPeer VarlinkPeer;
 
 typedef struct VarlinkMethodEntry {
         char *name;
@@ -43,32 +46,60 @@ struct VarlinkServer {
         char *vendor, *product, *version, *url;
         VarlinkConnection *connections;
         unsigned n_connections;
+        unsigned n_unprivileged; /* connections of uids other than 0 */
+        VarlinkPeer *peers;      /* every uid with a connection */
+        /* The run ring: the peers with a connection that has a message to handle (or a step to take after
+         * an async answer), each taking one turn in order; points to the one whose turn is next. */
+        VarlinkPeer *ring;
+        /* Runs one turn. A timer already due, not a defer source: sd-event runs the pending sources of
+         * equal priority oldest first, and a defer source stays pending from its creation on, so it would
+         * run before any connection that became readable; a due timer becomes pending anew at every
+         * iteration, behind the sources that were ready before it. */
+        sd_event_source *run_source;
+        sd_event_source *accept_retry_source;
         VarlinkAttached *attached;
         size_t n_attached;
+};
+
+/* The connections of one uid: counted for the per-uid limit, and taking turns as one. Fairness is
+ * between uids, not connections: a local user opening more connections gets no more of the server's time,
+ * just as a user pipelining more calls does not. */
+struct VarlinkPeer {
+        VarlinkServer *server;
+        uid_t uid;
+        unsigned n_connections;
+        VarlinkPeer *prev, *next;               /* the server's peers */
+        VarlinkPeer *ring_prev, *ring_next;     /* the run ring, while run_head is set */
+        VarlinkConnection *run_head, *run_tail; /* connections with a step to take, oldest first */
 };
 
 struct VarlinkConnection {
         VarlinkServer *server;
         VarlinkConnection *prev, *next;
+        VarlinkPeer *peer;
+        VarlinkConnection *run_next; /* in the peer's run queue */
+        bool scheduled;
         int fd;
         uid_t uid;
         pid_t pid;
         sd_event_source *io_source;
         sd_event_source *idle_source;
-        sd_event_source *resume_source;
-        /* Input: at most message_max + 1 bytes (one message plus its NUL), so memory per connection is
-         * bounded whatever the client sends. */
+        sd_event_source *deadline_source; /* the message the client has begun must be complete by then */
+        /* Input not handled yet: [in_start, in_size). Bytes of [in_start, in_scanned) hold no NUL, so a
+         * client trickling bytes costs linear time. The buffer grows as a message needs it, up to
+         * message_max + 1 bytes (one message plus its NUL): memory per connection is bounded whatever the
+         * client sends, and small for the usual small calls. */
         char *in;
-        size_t in_size;
-        size_t in_scanned; /* bytes of in known to hold no NUL: a client trickling bytes costs linear time */
+        size_t in_start, in_scanned, in_size, in_allocated;
         size_t message_max;
         /* Output not yet accepted by the kernel. */
         char *out;
         size_t out_size, out_offset, out_allocated;
         size_t output_max;
-        usec_t idle_timeout;
+        usec_t idle_timeout, message_timeout;
         VarlinkCall *call;    /* the call being answered; one at a time, in order */
         unsigned dispatching; /* >0 while our code below a handler is on the stack: defer the free */
+        bool deadline_armed;
         bool read_eof;
         bool dead;
 };
@@ -83,7 +114,7 @@ struct VarlinkCall {
 
 static void connection_free(VarlinkConnection *c);
 static int connection_update_events(VarlinkConnection *c);
-static void connection_process(VarlinkConnection *c);
+static void connection_schedule(VarlinkConnection *c);
 
 static usec_t now_monotonic(void)
 {
@@ -99,7 +130,9 @@ static VarlinkLimits limits_or_defaults(const VarlinkLimits *l)
                 .message_max = VARLINK_MESSAGE_MAX_DEFAULT,
                 .output_max = VARLINK_OUTPUT_MAX_DEFAULT,
                 .connections_max = VARLINK_CONNECTIONS_MAX_DEFAULT,
+                .connections_reserved_root = VARLINK_CONNECTIONS_RESERVED_ROOT_DEFAULT,
                 .connections_per_uid_max = VARLINK_CONNECTIONS_PER_UID_MAX_DEFAULT,
+                .message_timeout = VARLINK_MESSAGE_TIMEOUT_DEFAULT,
                 .idle_timeout = VARLINK_IDLE_TIMEOUT_DEFAULT,
         };
 
@@ -111,8 +144,12 @@ static VarlinkLimits limits_or_defaults(const VarlinkLimits *l)
                 d.output_max = l->output_max;
         if (l->connections_max > 0)
                 d.connections_max = l->connections_max;
+        if (l->connections_reserved_root > 0)
+                d.connections_reserved_root = l->connections_reserved_root;
         if (l->connections_per_uid_max > 0)
                 d.connections_per_uid_max = l->connections_per_uid_max;
+        if (l->message_timeout > 0)
+                d.message_timeout = l->message_timeout;
         if (l->idle_timeout > 0)
                 d.idle_timeout = l->idle_timeout;
         return d;
@@ -264,10 +301,10 @@ static void call_finish(VarlinkCall *call)
 
         if (c) {
                 c->call = NULL;
-                if (!c->dead && c->dispatching == 0 && c->resume_source)
-                        /* An async answer: continue with buffered messages from the loop, not from inside
-                         * the caller's stack. */
-                        (void) sd_event_source_set_enabled(c->resume_source, SD_EVENT_ONESHOT);
+                if (!c->dead && c->dispatching == 0)
+                        /* An async answer: continue with buffered messages from the loop, in the
+                         * connection's turn, not from inside the caller's stack. */
+                        connection_schedule(c);
                 if (!c->dead)
                         (void) connection_update_events(c);
         }
@@ -473,47 +510,147 @@ static int connection_handle_message(VarlinkConnection *c, const char *text, siz
         return 0;
 }
 
-/* Handles every complete message in the input buffer, stopping while a call is pending. */
-static void connection_process(VarlinkConnection *c)
+/* The next complete message of the input: its length (NUL excluded) from in + in_start. False when the
+ * input holds none yet. Every byte is searched once. */
+static bool connection_next_message(VarlinkConnection *c, size_t *ret_len)
 {
-        c->dispatching++;
-        while (!c->dead && !c->call) {
-                char *nul = c->in_size > c->in_scanned
-                                    ? memchr(c->in + c->in_scanned, 0, c->in_size - c->in_scanned)
-                                    : NULL;
-                size_t len;
+        char *nul = c->in_size > c->in_scanned ? memchr(c->in + c->in_scanned, 0, c->in_size - c->in_scanned)
+                                               : NULL;
 
-                if (!nul) {
-                        c->in_scanned = c->in_size;
-                        break;
-                }
-                len = (size_t) (nul - c->in);
-                if (connection_handle_message(c, c->in, len) < 0) {
-                        c->dead = true;
-                        break;
-                }
-                memmove(c->in, nul + 1, c->in_size - len - 1);
-                c->in_size -= len + 1;
-                c->in_scanned = 0;
+        if (!nul) {
+                c->in_scanned = c->in_size;
+                return false;
         }
-        /* No NUL within message_max + 1 bytes: an oversized (or unterminated) message. */
-        if (!c->dead && !c->call && c->in_size > c->message_max)
-                c->dead = true;
-        /* The client said all it will say and has all its answers: done. */
-        if (!c->dead && c->read_eof && !c->call && c->out_size == c->out_offset)
-                c->dead = true;
-        c->dispatching--;
-        if (c->dead)
-                connection_free(c);
-        else
-                (void) connection_update_events(c);
+        c->in_scanned = (size_t) (nul - c->in);
+        *ret_len = c->in_scanned - c->in_start;
+        return true;
 }
 
+/* Ready for the client's next call: none is being answered and every answer has left. Waiting for the
+ * client to read keeps the output of a connection to one call's worth, however many it pipelines. */
+static bool connection_ready(VarlinkConnection *c)
+{
+        return !c->dead && !c->call && c->out_size == c->out_offset;
+}
+
+/* We wait for bytes of the client: ready, and no complete message buffered. */
+static bool connection_wants_input(VarlinkConnection *c)
+{
+        return connection_ready(c) && !c->read_eof && c->in_scanned == c->in_size &&
+               c->in_size - c->in_start <= c->message_max;
+}
+
+/* A message the client has begun must be complete message_timeout after we began to wait for its rest.
+ * Bytes trickling in do not move the deadline (they do renew the idle timeout): else a client could hold
+ * a connection for ever with one byte now and then. The clock runs only while we wait for the client, not
+ * while one of its calls is ours to answer. */
+static void connection_update_deadline(VarlinkConnection *c)
+{
+        bool waiting = connection_ready(c) && c->in_start < c->in_size && c->in_scanned == c->in_size;
+
+        if (!c->deadline_source || waiting == c->deadline_armed)
+                return;
+        if (waiting) {
+                if (sd_event_source_set_time_relative(c->deadline_source, c->message_timeout) < 0 ||
+                    sd_event_source_set_enabled(c->deadline_source, SD_EVENT_ONESHOT) < 0)
+                        return;
+        } else
+                (void) sd_event_source_set_enabled(c->deadline_source, SD_EVENT_OFF);
+        c->deadline_armed = waiting;
+}
+
+/* Settles a connection after anything happened to it (input read, output sent, a message handled, a call
+ * answered): closes it when it is done or broke a limit, and otherwise queues its next message for its
+ * turn and says which events it waits for. */
+static void connection_settle(VarlinkConnection *c)
+{
+        bool more = false;
+        size_t len;
+
+        if (!c->dead)
+                more = connection_next_message(c, &len);
+        /* No NUL within message_max + 1 bytes: an oversized (or unterminated) message. */
+        if (!c->dead && !more && c->in_size - c->in_start > c->message_max)
+                c->dead = true;
+        /* The client said all it will say and has all its answers: done. A message it left incomplete
+         * can never be completed. */
+        if (!c->dead && c->read_eof && !more && connection_ready(c))
+                c->dead = true;
+        if (c->dead) {
+                connection_kill(c);
+                return;
+        }
+        if (c->in_start == c->in_size) {
+                c->in_start = c->in_scanned = c->in_size = 0;
+                /* Do not keep a large message's buffer around for an idle connection. */
+                if (c->in_allocated > VARLINK_READ_CHUNK) {
+                        c->in = mfree(c->in);
+                        c->in_allocated = 0;
+                }
+        }
+        /* The next message waits for this uid's next turn. (A pending call is scheduled when answered,
+         * pending output is settled when it has left.) */
+        if (more && connection_ready(c))
+                connection_schedule(c);
+        connection_update_deadline(c);
+        (void) connection_update_events(c);
+}
+
+/* One turn of c: handles at most one message. */
+static void connection_process(VarlinkConnection *c)
+{
+        size_t len;
+
+        c->dispatching++;
+        if (connection_ready(c) && connection_next_message(c, &len)) {
+                const char *text = c->in + c->in_start;
+
+                c->in_start += len + 1;
+                c->in_scanned = c->in_start;
+                if (connection_handle_message(c, text, len) < 0)
+                        c->dead = true;
+        }
+        c->dispatching--;
+        connection_settle(c);
+}
+
+/* Makes room for the next read: handled messages leave the buffer, which grows (doubling, up to
+ * message_max + 1) only when one message does not fit. */
+static int connection_make_room(VarlinkConnection *c)
+{
+        size_t limit = c->message_max + 1, want;
+        char *p;
+
+        if (c->in_start > 0) {
+                memmove(c->in, c->in + c->in_start, c->in_size - c->in_start);
+                c->in_size -= c->in_start;
+                c->in_scanned -= c->in_start;
+                c->in_start = 0;
+        }
+        if (c->in_size < c->in_allocated || c->in_allocated >= limit)
+                return 0;
+        want = c->in_allocated ? c->in_allocated * 2 : VARLINK_INPUT_INITIAL;
+        if (want > limit)
+                want = limit;
+        p = realloc(c->in, want);
+        if (!p)
+                return -ENOMEM;
+        c->in = p;
+        c->in_allocated = want;
+        return 0;
+}
+
+/* Reads what the socket holds, at most VARLINK_READ_CHUNK: one turn's worth. */
 static int connection_read(VarlinkConnection *c)
 {
-        size_t room = c->message_max + 1 - c->in_size;
+        size_t room;
         ssize_t n;
+        int r;
 
+        r = connection_make_room(c);
+        if (r < 0)
+                return r;
+        room = c->in_allocated - c->in_size;
         if (room > VARLINK_READ_CHUNK)
                 room = VARLINK_READ_CHUNK;
         if (room == 0)
@@ -535,9 +672,9 @@ static int connection_update_events(VarlinkConnection *c)
 
         if (!c->io_source)
                 return 0;
-        /* Back-pressure: no reading while a call is pending or output waits, so one client cannot queue
-         * unbounded work. */
-        if (!c->call && !c->read_eof && c->out_size == c->out_offset)
+        /* Back-pressure: no reading while a call is pending, output waits or a complete message is still
+         * buffered, so one client cannot queue unbounded work. */
+        if (connection_wants_input(c))
                 events |= EPOLLIN;
         if (c->out_size > c->out_offset)
                 events |= EPOLLOUT;
@@ -555,7 +692,7 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
                 if (r < 0)
                         c->dead = true;
         }
-        if (!c->dead && (revents & EPOLLIN) && !c->call) {
+        if (!c->dead && (revents & EPOLLIN) && connection_wants_input(c)) {
                 r = connection_read(c);
                 if (r < 0)
                         c->dead = true;
@@ -564,20 +701,18 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
         if (!c->dead && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
                 c->dead = true;
         c->dispatching--;
-        if (c->dead) {
-                connection_free(c);
-                return 0;
-        }
-        connection_process(c);
+        connection_settle(c);
         return 0;
 }
 
 static int on_connection_idle(sd_event_source *source, uint64_t usec, void *userdata)
 {
         VarlinkConnection *c = userdata;
+        size_t len;
 
-        /* A pending async call is our delay, not the client's. */
-        if (c->call) {
+        /* A pending async call, or buffered calls still waiting for their turn, are our delay, not the
+         * client's. */
+        if (c->call || c->scheduled || connection_next_message(c, &len)) {
                 (void) sd_event_source_set_time_relative(source, c->idle_timeout);
                 (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
@@ -586,11 +721,161 @@ static int on_connection_idle(sd_event_source *source, uint64_t usec, void *user
         return 0;
 }
 
-static int on_connection_resume(sd_event_source *source, void *userdata)
+static int on_connection_deadline(sd_event_source *source, uint64_t usec, void *userdata)
 {
-        connection_process(userdata);
+        VarlinkConnection *c = userdata;
+        size_t len;
+        bool complete = false;
+
+        c->deadline_armed = false;
+        c->dispatching++;
+        /* Bytes the client sent in time but a busy loop had not read yet still count. */
+        while (!c->dead && !complete && connection_wants_input(c)) {
+                size_t before = c->in_size;
+
+                if (connection_read(c) < 0)
+                        c->dead = true;
+                complete = connection_next_message(c, &len);
+                if (c->in_size == before)
+                        break;
+        }
+        c->dispatching--;
+        if (!complete)
+                c->dead = true;
+        connection_settle(c);
         return 0;
 }
+
+/* ---- turns ---- */
+
+static void peer_ring_insert(VarlinkPeer *p)
+{
+        VarlinkServer *s = p->server;
+
+        /* At the end of the round: every peer already waiting goes first. */
+        if (!s->ring) {
+                p->ring_next = p->ring_prev = p;
+                s->ring = p;
+        } else {
+                p->ring_next = s->ring;
+                p->ring_prev = s->ring->ring_prev;
+                p->ring_prev->ring_next = p;
+                s->ring->ring_prev = p;
+        }
+}
+
+static void peer_ring_remove(VarlinkPeer *p)
+{
+        VarlinkServer *s = p->server;
+
+        if (p->ring_next == p)
+                s->ring = NULL;
+        else {
+                p->ring_prev->ring_next = p->ring_next;
+                p->ring_next->ring_prev = p->ring_prev;
+                if (s->ring == p)
+                        s->ring = p->ring_next;
+        }
+        p->ring_next = p->ring_prev = NULL;
+}
+
+/* Queues c's next step for its uid's next turn. */
+static void connection_schedule(VarlinkConnection *c)
+{
+        VarlinkPeer *p = c->peer;
+
+        if (c->scheduled || !p)
+                return;
+        c->scheduled = true;
+        c->run_next = NULL;
+        if (p->run_tail)
+                p->run_tail->run_next = c;
+        else {
+                p->run_head = c;
+                peer_ring_insert(p);
+        }
+        p->run_tail = c;
+        (void) sd_event_source_set_enabled(p->server->run_source, SD_EVENT_ONESHOT);
+}
+
+static void connection_unschedule(VarlinkConnection *c)
+{
+        VarlinkPeer *p = c->peer;
+        VarlinkConnection *prev = NULL;
+
+        if (!c->scheduled)
+                return;
+        for (VarlinkConnection *i = p->run_head; i != c; i = i->run_next)
+                prev = i;
+        if (prev)
+                prev->run_next = c->run_next;
+        else
+                p->run_head = c->run_next;
+        if (p->run_tail == c)
+                p->run_tail = prev;
+        c->run_next = NULL;
+        c->scheduled = false;
+        if (!p->run_head)
+                peer_ring_remove(p);
+}
+
+/* One turn: one message of the next uid in the ring, from the connection of that uid that waited
+ * longest. Then the loop runs every other ready source before the next turn. */
+static int on_server_run(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        VarlinkServer *s = userdata;
+        VarlinkPeer *p = s->ring;
+        VarlinkConnection *c;
+
+        if (!p)
+                return 0;
+        c = p->run_head;
+        s->ring = p->ring_next;
+        connection_unschedule(c);
+        connection_process(c);
+        if (s->ring)
+                (void) sd_event_source_set_enabled(s->run_source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static VarlinkPeer *server_find_peer(VarlinkServer *s, uid_t uid)
+{
+        for (VarlinkPeer *p = s->peers; p; p = p->next)
+                if (p->uid == uid)
+                        return p;
+        return NULL;
+}
+
+static int server_add_peer(VarlinkServer *s, uid_t uid, VarlinkPeer **ret)
+{
+        VarlinkPeer *p = calloc(1, sizeof(VarlinkPeer));
+
+        if (!p)
+                return -ENOMEM;
+        p->server = s;
+        p->uid = uid;
+        p->next = s->peers;
+        if (p->next)
+                p->next->prev = p;
+        s->peers = p;
+        *ret = p;
+        return 0;
+}
+
+static void peer_free(VarlinkPeer *p)
+{
+        VarlinkServer *s = p->server;
+
+        if (p->prev)
+                p->prev->next = p->next;
+        else
+                s->peers = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        free(p);
+}
+
+static void server_resume_accepting(VarlinkServer *s);
 
 static void connection_free(VarlinkConnection *c)
 {
@@ -601,6 +886,11 @@ static void connection_free(VarlinkConnection *c)
                 c->call->conn = NULL;
                 c->call = NULL;
         }
+        if (c->peer) {
+                connection_unschedule(c);
+                if (--c->peer->n_connections == 0)
+                        peer_free(c->peer);
+        }
         if (c->server) {
                 if (c->prev)
                         c->prev->next = c->next;
@@ -609,23 +899,35 @@ static void connection_free(VarlinkConnection *c)
                 if (c->next)
                         c->next->prev = c->prev;
                 c->server->n_connections--;
+                if (c->uid != 0)
+                        c->server->n_unprivileged--;
+                /* A descriptor is free again. */
+                server_resume_accepting(c->server);
         }
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->idle_source);
-        sd_event_source_disable_unref(c->resume_source);
+        sd_event_source_disable_unref(c->deadline_source);
         safe_close(c->fd);
         free(c->in);
         free(c->out);
         free(c);
 }
 
-static unsigned server_connections_of(VarlinkServer *s, uid_t uid)
+/* Whether a new connection of uid fits the limits. Root is bounded by the total alone. Everyone else
+ * shares what root's reserve leaves, each uid at most connections_per_uid_max of it: so neither one local
+ * user nor a few of them can take every slot, and root (logins, systemd-userdbd, the administrator) is
+ * always answered. */
+static bool server_admits(VarlinkServer *s, uid_t uid)
 {
-        unsigned n = 0;
+        const VarlinkLimits *l = &s->limits;
+        VarlinkPeer *p = server_find_peer(s, uid);
 
-        for (VarlinkConnection *c = s->connections; c; c = c->next)
-                n += c->uid == uid;
-        return n;
+        if (s->n_connections >= l->connections_max)
+                return false;
+        if (uid == 0)
+                return true;
+        return s->n_unprivileged < l->connections_max - l->connections_reserved_root &&
+               (!p || p->n_connections < l->connections_per_uid_max);
 }
 
 static int server_add_connection(VarlinkServer *s, int fd)
@@ -639,9 +941,8 @@ static int server_add_connection(VarlinkServer *s, int fd)
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
         /* Refused by closing: a local user must not be able to exhaust our descriptors or memory. */
-        if (s->n_connections >= s->limits.connections_max ||
-            server_connections_of(s, cred.uid) >= s->limits.connections_per_uid_max)
-                return -EMFILE;
+        if (!server_admits(s, cred.uid))
+                return -EBUSY;
 
         c = calloc(1, sizeof(VarlinkConnection));
         if (!c)
@@ -652,30 +953,61 @@ static int server_add_connection(VarlinkServer *s, int fd)
         c->message_max = s->limits.message_max;
         c->output_max = s->limits.output_max;
         c->idle_timeout = s->limits.idle_timeout;
-        c->in = malloc(c->message_max + 1);
-        if (!c->in) {
-                connection_free(c);
-                return -ENOMEM;
-        }
+        c->message_timeout = s->limits.message_timeout;
         r = sd_event_add_io(s->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
         if (r >= 0 && c->idle_timeout != USEC_INFINITY)
                 r = sd_event_add_time_relative(s->event, &c->idle_source, CLOCK_MONOTONIC, c->idle_timeout,
                                                0, on_connection_idle, c);
-        if (r >= 0)
-                r = sd_event_add_defer(s->event, &c->resume_source, on_connection_resume, c);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(c->resume_source, SD_EVENT_OFF);
+        if (r >= 0 && c->message_timeout != USEC_INFINITY)
+                r = sd_event_add_time_relative(s->event, &c->deadline_source, CLOCK_MONOTONIC,
+                                               c->message_timeout, 0, on_connection_deadline, c);
+        if (r >= 0 && c->deadline_source)
+                r = sd_event_source_set_enabled(c->deadline_source, SD_EVENT_OFF);
+        if (r >= 0) {
+                c->peer = server_find_peer(s, c->uid);
+                if (!c->peer)
+                        r = server_add_peer(s, c->uid, &c->peer);
+        }
         if (r < 0) {
                 connection_free(c);
                 return r;
         }
+        c->peer->n_connections++;
         c->server = s;
         c->next = s->connections;
         if (c->next)
                 c->next->prev = c;
         s->connections = c;
         s->n_connections++;
+        if (c->uid != 0)
+                s->n_unprivileged++;
         return 0;
+}
+
+static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        server_resume_accepting(userdata);
+        return 0;
+}
+
+static void server_resume_accepting(VarlinkServer *s)
+{
+        if (s->accept_retry_source) {
+                s->accept_retry_source = sd_event_source_disable_unref(s->accept_retry_source);
+                (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+        }
+}
+
+/* Out of descriptors (ours or the system's): the listening socket stays readable and the loop would spin
+ * on it. Accepting pauses until a connection closes or a moment has passed; clients wait in the backlog. */
+static void server_pause_accepting(VarlinkServer *s)
+{
+        if (s->accept_retry_source)
+                return;
+        if (sd_event_add_time_relative(s->event, &s->accept_retry_source, CLOCK_MONOTONIC,
+                                       VARLINK_ACCEPT_RETRY, 0, on_accept_retry, s) < 0)
+                return;
+        (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
 }
 
 static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -685,8 +1017,11 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
         for (unsigned i = 0; i < VARLINK_ACCEPT_BURST; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-                if (cfd < 0)
+                if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                server_pause_accepting(s);
                         break; /* EAGAIN, or a transient error: the loop calls us again */
+                }
                 (void) server_add_connection(s, cfd);
         }
         return 0;
@@ -792,6 +1127,11 @@ int varlink_server_new(sd_event *e, const char *path, mode_t mode, int listen_fd
                 s->listen_fd = TAKE_FD(fd);
         }
         r = sd_event_add_io(e, &s->listen_source, s->listen_fd, EPOLLIN, on_listen_io, s);
+        /* Due since the clock began: enabled, it runs at the next iteration. */
+        if (r >= 0)
+                r = sd_event_add_time(e, &s->run_source, CLOCK_MONOTONIC, 0, 1, on_server_run, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->run_source, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -804,6 +1144,8 @@ VarlinkServer *varlink_server_free(VarlinkServer *s)
                 return NULL;
         while (s->connections)
                 connection_free(s->connections);
+        sd_event_source_disable_unref(s->run_source);
+        sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
         if (s->path)
@@ -826,10 +1168,33 @@ VarlinkServer *varlink_server_free(VarlinkServer *s)
 
 int varlink_server_set_limits(VarlinkServer *s, const VarlinkLimits *limits)
 {
+        VarlinkLimits l = limits_or_defaults(limits);
+
         if (!s)
                 return -EINVAL;
-        s->limits = limits_or_defaults(limits);
+        /* Unprivileged peers must have a slot at all, and one uid can never hold more than they share. */
+        if (l.connections_reserved_root >= l.connections_max ||
+            l.connections_per_uid_max > l.connections_max - l.connections_reserved_root)
+                return -EINVAL;
+        s->limits = l;
         return 0;
+}
+
+int varlink_server_add_connection(VarlinkServer *s, int fd)
+{
+        int flags;
+
+        if (!s || fd < 0) {
+                safe_close(fd);
+                return -EINVAL;
+        }
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        return server_add_connection(s, fd);
 }
 
 int varlink_server_set_info(VarlinkServer *s, const char *vendor, const char *product, const char *version,

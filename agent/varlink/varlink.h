@@ -11,8 +11,10 @@
  *
  * The server runs on an sd-event loop, non-blocking and event driven, with limits on every resource a
  * client controls (see VarlinkLimits). Each connection handles one call at a time, in order: a pipelining
- * client's next message waits until the current call is answered. The server answers
- * org.varlink.service.GetInfo (and GetInterfaceDescription with InterfaceNotFound) itself.
+ * client's next message waits until the current call is answered and its answer has left. Connections
+ * take turns: one message of a connection per turn, then every other ready connection gets its turn, so a
+ * client pipelining many calls cannot delay another client by more than one call of its own. The server
+ * answers org.varlink.service.GetInfo (and GetInterfaceDescription with InterfaceNotFound) itself.
  *
  * A method callback may answer synchronously (reply/error inside the callback) or later: a call that has not
  * been answered when the callback returns >= 0 stays pending until varlink_call_reply() or
@@ -40,26 +42,46 @@
 /* systemd's carrier for a plain errno: {"errno": N}. */
 #define VARLINK_ERROR_SYSTEM "io.systemd.System"
 
-/* Default limits (VarlinkLimits fields left 0 take these). */
-#define VARLINK_MESSAGE_MAX_DEFAULT             (128U * 1024U) /* one incoming message, NUL excluded */
-#define VARLINK_OUTPUT_MAX_DEFAULT              (16U * 1024U * 1024U) /* queued, unsent output per connection */
-#define VARLINK_CONNECTIONS_MAX_DEFAULT         256U
-#define VARLINK_CONNECTIONS_PER_UID_MAX_DEFAULT 128U
-#define VARLINK_IDLE_TIMEOUT_DEFAULT            (60U * USEC_PER_SEC)
+/* Default limits (VarlinkLimits fields left 0 take these), sized for io.systemd.UserDatabase: every
+ * local user may connect, nss-systemd opens one connection per lookup and closes it after the answer.
+ *   - 1024 connections: what a busy machine's lookups need at once many times over; a connection costs a
+ *     descriptor (corehomed.service has LimitNOFILE=4096) and ~5 KiB while idle (a 4 KiB input buffer,
+ *     grown only for a large message; a client that does not read holds at most one call's answer).
+ *   - 64 of them for root only: logins (sshd, login, su as root), systemd-userdbd's multiplexer and the
+ *     administrator must be answered whatever other users do.
+ *   - 64 per uid other than root: 64 lookups in flight at once is more than any one service account needs
+ *     (a lookup takes well under a millisecond), and it takes 15 uids to fill the 960 unprivileged slots
+ *     where a local attacker usually has one.
+ *   - 10 s for a message, from its first byte: a call is a few hundred bytes on a local socket; 10 s
+ *     leaves room for a loaded machine, not for a client holding its slot by trickling bytes.
+ *   - 60 s idle: clients that keep a connection between calls (userdbd) get a minute. */
+#define VARLINK_MESSAGE_MAX_DEFAULT               (128U * 1024U) /* one incoming message, NUL excluded */
+#define VARLINK_OUTPUT_MAX_DEFAULT                (16U * 1024U * 1024U) /* unsent output per connection */
+#define VARLINK_CONNECTIONS_MAX_DEFAULT           1024U
+#define VARLINK_CONNECTIONS_RESERVED_ROOT_DEFAULT 64U
+#define VARLINK_CONNECTIONS_PER_UID_MAX_DEFAULT   64U
+#define VARLINK_MESSAGE_TIMEOUT_DEFAULT           (10U * USEC_PER_SEC)
+#define VARLINK_IDLE_TIMEOUT_DEFAULT              (60U * USEC_PER_SEC)
 
-/* The client's bound on one reply message (our own daemon's replies: records of up to 256 KiB, lists). */
-#define VARLINK_CLIENT_MESSAGE_MAX (16U * 1024U * 1024U)
+/* The client's bound on one reply message: our own daemon's replies, the largest being the report of the
+ * largest Import (io.corehomed.Manager sends replies up to MANAGER_MESSAGE_MAX, ~98 MiB). The buffer grows
+ * only as a reply needs it. */
+#define VARLINK_CLIENT_MESSAGE_MAX (128U * 1024U * 1024U)
 /* The client's bound on all replies of one "more" call together. */
-#define VARLINK_CLIENT_TOTAL_MAX       (64U * 1024U * 1024U)
+#define VARLINK_CLIENT_TOTAL_MAX       (256U * 1024U * 1024U)
 #define VARLINK_CLIENT_TIMEOUT_DEFAULT (45U * USEC_PER_SEC)
 
 typedef struct VarlinkLimits {
         size_t message_max;       /* larger incoming message: the connection is closed */
         size_t output_max;        /* more unsent output than this (a client that does not read): closed */
-        unsigned connections_max; /* further connections are accepted and closed at once */
-        unsigned connections_per_uid_max; /* so one local user cannot take every slot */
-        usec_t idle_timeout; /* no byte in or out for this long, no call pending: closed; USEC_INFINITY =
-                                never */
+        unsigned connections_max; /* all peers together; further connections are accepted and closed */
+        unsigned connections_reserved_root; /* of those, kept for uid 0: the other uids together never
+                                               hold more than connections_max - this */
+        unsigned connections_per_uid_max;   /* one uid other than 0 (root is bounded by the total only) */
+        usec_t message_timeout; /* a message must be complete this long after its first byte, whatever
+                                   trickles in meanwhile, else closed; USEC_INFINITY = never */
+        usec_t idle_timeout;    /* no byte in or out for this long, no call pending: closed; USEC_INFINITY =
+                                   never */
 } VarlinkLimits;
 
 typedef struct VarlinkServer VarlinkServer;
@@ -85,8 +107,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkServer *, varlink_server_free)
 #define _cleanup_varlink_server_ _cleanup_(varlink_server_freep)
 
 /* Replaces the limits (fields left 0 take the defaults). Applies to connections accepted afterwards and to
- * messages read afterwards. */
+ * messages read afterwards. -EINVAL when root's reserve leaves no slot to the other uids, or one uid's
+ * share exceeds what they share. */
 int varlink_server_set_limits(VarlinkServer *s, const VarlinkLimits *limits);
+
+/* Serves fd, a connected AF_UNIX stream socket, as if accepted from the listening socket: the same limits
+ * apply, the peer is whoever SO_PEERCRED names (the creator, for one end of a socketpair). The server
+ * takes fd (closed on failure too). -EBUSY when a connection limit refuses it. */
+int varlink_server_add_connection(VarlinkServer *s, int fd);
 
 /* What org.varlink.service.GetInfo reports (defaults: "corehomed", "corehomed", the project version,
  * "https://github.com/corehomed"). Strings are copied. */

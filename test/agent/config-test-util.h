@@ -68,6 +68,9 @@ static inline char *config_value_text(const Config *c, const char *key)
         else if (streq(key, "fleet.interval")) {
                 if (asprintf(&s, "%llus", (unsigned long long) (c->fleet.interval / USEC_PER_SEC)) < 0)
                         s = NULL;
+        } else if (streq(key, "fleet.timeout")) {
+                if (asprintf(&s, "%llus", (unsigned long long) (c->fleet.timeout / USEC_PER_SEC)) < 0)
+                        s = NULL;
         } else if (streq(key, "fleet.create-users"))
                 s = strdup(c->fleet.create_users ? "true" : "false");
         else if (streq(key, "from-file"))

@@ -174,6 +174,8 @@ static const ErrorCase cases[] = {
         { FLEET "  interval: m\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
         { FLEET "  interval: 99999999999999999999s\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
         { FLEET "  interval: 18446744073709551615d\n", -EBADMSG, 3, "fleet.interval", "not a duration" },
+        { FLEET "  timeout: 30\n", -EBADMSG, 3, "fleet.timeout", "not a duration" },
+        { FLEET "  timeout: [30s]\n", -EBADMSG, 3, "fleet.timeout", "expected a string" },
 
         /* keys that need each other; reported at the section's line */
         { "device:\n  model: m\n", -EBADMSG, 2, "device.brand-id", "missing (required when a model" },

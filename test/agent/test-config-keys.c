@@ -77,6 +77,8 @@ static const KeyCase cases[] = {
         { "fleet:\n  url: https://f.example\n  interval: 2d\n", "fleet.interval", "172800s" },
         { "fleet:\n  url: https://f.example\n  interval: 1h30m\n", "fleet.interval", "5400s" },
         { "fleet:\n  url: https://f.example\n  interval: \"45s\"\n", "fleet.interval", "45s" },
+        { "fleet:\n  url: https://f.example\n  timeout: 3s\n", "fleet.timeout", "3s" },
+        { "fleet:\n  url: https://f.example\n  timeout: 1m30s\n", "fleet.timeout", "90s" },
         { "fleet:\n  url: https://f.example\n  create-users: true\n", "fleet.create-users", "true" },
         { "fleet:\n  url: https://f.example\n  create-users: false\n", "fleet.create-users", "false" },
         /* a fleet section with every entry commented out is no fleet */
@@ -108,10 +110,12 @@ static const KeyCase defaults[] = {
         { "", "fleet.client-cert", "(null)" },
         { "", "fleet.client-key", "(null)" },
         { "", "fleet.interval", "900s" },
+        { "", "fleet.timeout", "120s" },
         { "", "fleet.create-users", "false" },
         { "# only a comment\n", "users.admin-groups", "[sudo]" },
         { "media:\n  devices: any\n", "media.create-users", "always" },
         { "fleet:\n  url: https://f.example\n", "fleet.interval", "900s" },
+        { "fleet:\n  url: https://f.example\n", "fleet.timeout", "120s" },
         { "fleet:\n  url: https://f.example\n", "fleet.create-users", "false" },
         { "device:\n  brand-id: acme\n  model: m\n", "device.series", "16" },
 };
@@ -215,6 +219,7 @@ static void test_documented_example_loads(void **state)
         assert_true(c->fleet.enabled);
         assert_string_equal(c->fleet.client_key, "/etc/corehomed/fleet-client.key");
         assert_int_equal(c->fleet.interval, 15 * 60 * USEC_PER_SEC);
+        assert_int_equal(c->fleet.timeout, 2 * 60 * USEC_PER_SEC);
         assert_false(c->fleet.create_users);
 }
 

@@ -147,6 +147,30 @@ static void test_interval_bounds_are_inclusive(void **state)
         }
 }
 
+static void test_fleet_timeout_bounds_are_inclusive(void **state)
+{
+        static const struct {
+                const char *timeout;
+                int expected;
+        } cases[] = {
+                { "1s", 0 },    { "0s", -EBADMSG },   { "2m", 0 },          { "120s", 0 },
+                { "1m60s", 0 }, { "121s", -EBADMSG }, { "2m1s", -EBADMSG }, { "1h", -EBADMSG },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char yaml[256];
+                _cleanup_(config_error_done) ConfigError err = {};
+
+                snprintf(yaml, sizeof(yaml), "fleet:\n  url: https://f.example\n  timeout: %s\n",
+                         cases[i].timeout);
+                if (load(yaml, &err) != cases[i].expected)
+                        fail_msg("timeout %s: expected %d (%s)", cases[i].timeout, cases[i].expected,
+                                 err.message);
+                if (cases[i].expected < 0)
+                        assert_non_null(strstr(err.message, "must be between 1s and 2m"));
+        }
+}
+
 static void test_serial_at_length_limit_loads_one_more_byte_is_refused(void **state)
 {
         char serial[DEVICE_SERIAL_MAX + 2], yaml[512];
@@ -217,6 +241,7 @@ int main(void)
                 cmocka_unit_test(test_admin_groups_at_count_limit_load_one_more_is_refused),
                 cmocka_unit_test(test_group_name_at_length_limit_loads_one_more_byte_is_refused),
                 cmocka_unit_test(test_interval_bounds_are_inclusive),
+                cmocka_unit_test(test_fleet_timeout_bounds_are_inclusive),
                 cmocka_unit_test(test_serial_at_length_limit_loads_one_more_byte_is_refused),
                 cmocka_unit_test(test_brand_id_lengths_follow_snapd),
                 cmocka_unit_test(test_deep_nesting_is_refused_at_first_level),

@@ -85,46 +85,46 @@ static __attribute__((noinline)) char *feed(size_t n_streams, size_t per_stream,
 
 static void feed_streams_at_n_and_n_plus_one(void **state)
 {
-        FleetBatch b = {};
+        AssertionBatch b = {};
         char *error = NULL;
         size_t size;
         char *data = feed(FLEET_FEED_STREAMS_MAX, 1, &size);
 
-        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), 0);
+        assert_int_equal(fleet_feed_add(&b, "feed", data, size, &error), 0);
         assert_int_equal(b.list.n, FLEET_FEED_STREAMS_MAX);
-        assert_int_equal(b.n_parts, FLEET_FEED_STREAMS_MAX);
-        fleet_batch_done(&b);
+        assert_int_equal(b.n_streams, FLEET_FEED_STREAMS_MAX);
+        assertion_batch_done(&b);
         free(data);
 
         data = feed(FLEET_FEED_STREAMS_MAX + 1, 1, &size);
-        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), -E2BIG);
+        assert_int_equal(fleet_feed_add(&b, "feed", data, size, &error), -E2BIG);
         assert_non_null(strstr(error, "streams"));
         assert_int_equal(b.list.n, 0); /* taken whole or not at all */
         free(error);
         free(data);
-        fleet_batch_done(&b);
+        assertion_batch_done(&b);
 }
 
 static void import_assertions_at_n_and_n_plus_one(void **state)
 {
-        FleetBatch b = {};
+        AssertionBatch b = {};
         char *error = NULL;
         size_t size;
         char *data = feed(FLEET_FEED_STREAMS_MAX, ASSERTION_STREAM_MAX, &size);
 
-        assert_int_equal(fleet_batch_add(&b, "feed", data, size, &error), 0);
+        assert_int_equal(fleet_feed_add(&b, "feed", data, size, &error), 0);
         assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
         free(data);
         /* One more (a prerequisite) would exceed the bound of one import. */
-        assert_int_equal(fleet_batch_add(&b, "more", account, account_size, &error), -E2BIG);
+        assert_int_equal(fleet_feed_add(&b, "more", account, account_size, &error), -E2BIG);
         assert_int_equal(b.list.n, FLEET_FEED_ASSERTIONS_MAX);
         free(error);
-        fleet_batch_done(&b);
+        assertion_batch_done(&b);
 }
 
 static void plain_stream_keeps_the_stream_limit(void **state)
 {
-        FleetBatch b = {};
+        AssertionBatch b = {};
         char *error = NULL;
         size_t size;
         char *data = feed(1, ASSERTION_STREAM_MAX + 1, &size);
@@ -134,10 +134,10 @@ static void plain_stream_keeps_the_stream_limit(void **state)
         char *stream = data + offset;
         size_t stream_size = size - offset - 1;
 
-        assert_int_equal(fleet_batch_add(&b, "plain", stream, stream_size, &error), -E2BIG);
+        assert_int_equal(fleet_feed_add(&b, "plain", stream, stream_size, &error), -E2BIG);
         free(error);
         free(data);
-        fleet_batch_done(&b);
+        assertion_batch_done(&b);
 }
 
 static void malformed_frames_are_refused(void **state)
@@ -148,20 +148,20 @@ static void malformed_frames_are_refused(void **state)
                 FLEET_FEED_MAGIC "99999999999\n",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                FleetBatch b = {};
+                AssertionBatch b = {};
                 char *error = NULL;
-                int r = fleet_batch_add(&b, "feed", bad[i], strlen(bad[i]), &error);
+                int r = fleet_feed_add(&b, "feed", bad[i], strlen(bad[i]), &error);
                 if (r >= 0)
                         fail_msg("accepted frame %zu", i);
                 free(error);
-                fleet_batch_done(&b);
+                assertion_batch_done(&b);
         }
-        FleetBatch b = {};
+        AssertionBatch b = {};
         char *error = NULL;
-        assert_int_equal(fleet_batch_add(&b, "feed", FLEET_FEED_MAGIC, strlen(FLEET_FEED_MAGIC), &error),
+        assert_int_equal(fleet_feed_add(&b, "feed", FLEET_FEED_MAGIC, strlen(FLEET_FEED_MAGIC), &error),
                          -ENODATA);
         free(error);
-        fleet_batch_done(&b);
+        assertion_batch_done(&b);
 }
 
 int main(void)

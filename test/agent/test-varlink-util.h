@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -35,6 +36,8 @@ static inline char *test_socket_dir_new(char **ret_path)
 
         assert_non_null(dir);
         assert_non_null(mkdtemp(dir));
+        /* Clients of other uids (test_client_new_as) must reach the socket. */
+        assert_int_equal(chmod(dir, 0755), 0);
         assert_true(asprintf(ret_path, "%s/socket", dir) > 0);
         return dir;
 }
@@ -96,6 +99,26 @@ static inline TestClient *test_client_new(const char *path)
 
         assert_non_null(c);
         c->fd = test_connect(path);
+        return c;
+}
+
+/* Tests with clients of other uids need root: call first, before anything is allocated (a cmocka skip
+ * does not return). */
+static inline void test_require_root(void)
+{
+        if (geteuid() != 0)
+                skip();
+}
+
+/* A client connected as uid: the server sees the effective uid at connect() (SO_PEERCRED). Needs root. */
+static inline TestClient *test_client_new_as(const char *path, uid_t uid)
+{
+        TestClient *c = calloc(1, sizeof(TestClient));
+
+        assert_non_null(c);
+        assert_int_equal(seteuid(uid), 0);
+        c->fd = test_connect(path);
+        assert_int_equal(seteuid(0), 0);
         return c;
 }
 

@@ -45,14 +45,19 @@ udev_wait_usb_block() {
 	return $rc
 }
 
-# install_corehomed: what a device maker's image build does with `meson install` output (share/stage,
-# made on the host with --destdir), plus this scenario's configuration and trusted root (share/config).
+# install_corehomed [DIR]: what a device maker's image build does with `meson install` output
+# (share/stage, made on the host with --destdir), plus the scenario's configuration and trusted root
+# (share/DIR, default share/config; a fleet-ca.pem there goes to /etc/corehomed too).
 # /lib is a symlink to usr/lib on Debian 12: keep it one.
 install_corehomed() {
+	local config=${1:-config}
 	tar -C stage -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner || return 1
 	install -d -m 0755 /etc/corehomed /etc/corehomed/trusted
-	install -m 0644 config/corehomed.yaml /etc/corehomed/corehomed.yaml
-	install -m 0644 config/root.assert /etc/corehomed/trusted/root.assert
+	install -m 0644 "$config/corehomed.yaml" /etc/corehomed/corehomed.yaml
+	install -m 0644 "$config/root.assert" /etc/corehomed/trusted/root.assert
+	if [ -f "$config/fleet-ca.pem" ]; then
+		install -m 0644 "$config/fleet-ca.pem" /etc/corehomed/fleet-ca.pem
+	fi
 	systemctl daemon-reload
 	udevadm control --reload
 	systemctl enable --now corehomed.socket corehomed-manager.socket corehomed.service || return 1

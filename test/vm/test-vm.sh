@@ -45,12 +45,16 @@ done
 image=$("$here/build-image.sh")
 case $? in
 0) ;;
-77) skip "the Debian 12 guest image could not be built here" ;;
+77) skip "the Debian 12 guest image could not be built here (reason above)" ;;
 *)
-	echo "FAIL: building the guest image failed"
+	echo "FAIL: building the guest image failed (log above)"
 	exit 1
 	;;
 esac
+image=$(vm_image_dir "$image") || {
+	echo "FAIL: build-image.sh did not name an image directory"
+	exit 1
+}
 
 run=$(mktemp -d /tmp/corehomed-vmtest.XXXXXX)
 cleanup() {
@@ -236,6 +240,145 @@ if home1_selected "${selected[@]}"; then
 	home1_run "${selected[@]}"
 	exit $((failures > 0))
 fi
+
+# ===== 7: the installed unit polls a fleet server (a boot of its own) ======================================
+# An HTTPS server inside the guest on loopback (openssl s_server -WWW) with a CA made here; corehomed
+# installed with a fleet: section and started by systemd from its real units polls by itself (no PollFleet,
+# no CLI) and creates fiona from the feed. This is what the unit's network lines (AF_INET/AF_INET6,
+# SocketBindDeny=any, no IPAddressDeny=) must allow.
+fleet_scenario() {
+	local fleet=$VM_SHARE/fleet-config www=$VM_SHARE/fleet-www status=0 out polls latency started
+	mkdir -p "$fleet" "$www/devices/SN-0001"
+	if ! command -v openssl >/dev/null ||
+		! openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=corehomed-vmtest-fleet-ca \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+			-keyout "$run/fleet-ca.key" -out "$fleet/fleet-ca.pem" >/dev/null 2>&1 ||
+		! openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$VM_SHARE/fleet-server.key" \
+			-out "$run/fleet-server.csr" >/dev/null 2>&1 ||
+		! printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$run/fleet-server.ext" ||
+		! openssl x509 -req -in "$run/fleet-server.csr" -CA "$fleet/fleet-ca.pem" -CAkey "$run/fleet-ca.key" \
+			-CAcreateserial -days 2 -extfile "$run/fleet-server.ext" -out "$VM_SHARE/fleet-server.pem" \
+			>/dev/null 2>&1; then
+		result 7-fleet-poll 1 "cannot make the fleet server's certificates (openssl)"
+		return
+	fi
+	# The feed: fiona's grant with the brand's account-key and account (nothing left to fetch).
+	grant fiona >"$www/devices/SN-0001/assertions" || {
+		result 7-fleet-poll 1 "cannot sign fiona's grant"
+		return
+	}
+	cp "$fixtures/trust/trusted/root.assert" "$fleet/"
+	cat >"$fleet/corehomed.yaml" <<'YAML'
+device:
+  brand-id: acme
+  model: appliance-1
+  serial: SN-0001
+fleet:
+  url: https://127.0.0.1:8443/devices/SN-0001
+  ca-file: /etc/corehomed/fleet-ca.pem
+  interval: 10s
+  create-users: true
+YAML
+
+	vm_start "$(vm_overlay fleet)"
+	if ! vm_wait_ready 300; then
+		result 7-fleet-poll 1 "guest did not boot"
+		return
+	fi
+	# The server first, then corehomed as a device maker installs it: enabled and started by systemd.
+	out=$(vm_guest '
+		set -e
+		mkdir -p /srv/fleet
+		cp -r fleet-www/. /srv/fleet/
+		install -m 0600 fleet-server.key fleet-server.pem /srv/
+		systemd-run --unit=vmtest-fleet-server -p WorkingDirectory=/srv/fleet \
+			openssl s_server -accept 127.0.0.1:8443 -cert /srv/fleet-server.pem -key /srv/fleet-server.key \
+			-WWW -quiet
+		# 8443 = 0x20FB, listening (state 0A)
+		wait_for 10 grep -q ":20FB 00000000:0000 0A" /proc/net/tcp
+		journal_now >results/fleet.since
+		install_corehomed fleet-config') || {
+		why "7: installing the fleet server or corehomed failed: $out"
+		status=1
+	}
+	started=$EPOCHREALTIME
+	# fiona appears by the daemon's own first poll (within one interval of its start).
+	if out=$(vm_guest -t 120 'wait_for 60 getent passwd fiona && getent passwd fiona'); then
+		latency=$(vm_since "$started")
+	else
+		status=1
+		latency=none
+		why "7: fiona did not appear: $out"
+	fi
+	# A second poll one interval later, by the timer; the unit is the installed one, without drop-ins.
+	out=$(vm_guest -t 120 '
+		wait_for 40 sh -c "[ \$(journalctl -q -o cat -u corehomed.service --since=@\$(cat results/fleet.since) | grep -c \"^fleet poll of https://127.0.0.1:8443/devices/SN-0001: imported\") -ge 2 ]"
+		journal_dump fleet.json --since=@$(cat results/fleet.since)
+		echo "fragment=$(systemctl show -P FragmentPath corehomed.service)"
+		echo "dropins=$(systemctl show -P DropInPaths corehomed.service)"
+		echo "families=$(systemctl show -P RestrictAddressFamilies corehomed.service)"
+		echo "bind-deny=$(systemctl show -P SocketBindDeny corehomed.service)"
+		echo "ip-deny=$(systemctl show -P IPAddressDeny corehomed.service)"
+		daemon_state
+		findmnt -n -o TARGET /home/fiona') || status=1
+	printf '%s\n' "$out" >&2
+	python3 "$J" "$results/fleet.json" lines >&2 2>/dev/null
+	grep -q '^fragment=/.*lib/systemd/system/corehomed.service$' <<<"$out" || {
+		status=1
+		why "7: corehomed.service is not the installed unit"
+	}
+	grep -q '^dropins=$' <<<"$out" || {
+		status=1
+		why "7: corehomed.service has drop-ins"
+	}
+	grep -q '^families=.*AF_INET' <<<"$out" || status=1
+	grep -q '^active ' <<<"$out" || status=1
+	grep -q '^/home/fiona$' <<<"$out" || {
+		status=1
+		why "7: fiona's home is not active"
+	}
+	local created
+	created=$(python3 "$J" "$results/fleet.json" count COREHOMED_USER=fiona COREHOMED_DECISION=created 2>/dev/null)
+	[ "$created" = 1 ] || {
+		status=1
+		why "7: fiona created $created times (want 1)"
+	}
+	polls=$(python3 "$J" "$results/fleet.json" lines 2>/dev/null |
+		grep -c '^fleet poll of https://127.0.0.1:8443/devices/SN-0001: imported')
+	[ "${polls:-0}" -ge 2 ] || {
+		status=1
+		why "7: $polls successful polls logged (want at least 2, fleet.interval 10s)"
+	}
+	vm_poweroff 120 || why "7: the guest did not power off cleanly"
+	result 7-fleet-poll $status "fiona from the feed ${latency} s after corehomed started, by its own poll; ${polls:-0} polls in the first interval or two; unit: RestrictAddressFamilies=$(sed -n 's/^families=//p' <<<"$out" | tr -d '\n') SocketBindDeny=$(sed -n 's/^bind-deny=//p' <<<"$out" | tr -d '\n')"
+}
+
+# wanted NAME: NAME was named on the command line, or no scenario was (then every one runs).
+wanted() {
+	[ ${#selected[@]} = 0 ] && return 0
+	local s
+	for s in "${selected[@]}"; do
+		[ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+# Scenarios 1-6 share boots 1 and 2 (they build on each other); 7 has a boot of its own.
+boot_scenarios=(1-hotplug-vfat 2-coldplug 3-reboot 4-expiry-while-running 4-expiry-while-off 5-bad-sticks 6-unplug-mid-import)
+for s in "${selected[@]}"; do
+	case " ${boot_scenarios[*]} 7-fleet-poll " in
+	*" $s "*) ;;
+	*)
+		echo "test-vm.sh: unknown scenario $s (known: ${boot_scenarios[*]} 7-fleet-poll)" >&2
+		exit 2
+		;;
+	esac
+done
+wanted 7-fleet-poll && fleet_scenario
+run_boots=0
+for s in "${boot_scenarios[@]}"; do
+	wanted "$s" && run_boots=1
+done
+[ $run_boots = 1 ] || exit $((failures > 0))
 
 # ===== boot 1: install, hot-plug, bad sticks, unplug mid-import, expiry while running ====================
 overlay=$(vm_overlay device)
@@ -467,7 +610,7 @@ result 4-expiry-while-off $s4b "removed at the next boot's catch-up"
 
 vm_poweroff 120 || why "boot 2: the guest did not power off cleanly"
 echo "vm: boot 1 ready in ${boot1} s, boot 2 in ${boot2} s" >&2
-home1_run
+[ ${#selected[@]} = 0 ] && home1_run
 if [ $failures -gt 0 ]; then
 	vm_log "corehomed's journal of the run:"
 	python3 "$J" "$results/all.json" lines >&2 2>/dev/null

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+#include "fleet-worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "file-util.h"
+#include "string-util.h"
+
+#define READ_CHUNK (64 * 1024)
+
+struct FleetWorker {
+        sd_event *event;
+        FleetWorkerHandler cb;
+        void *userdata;
+        usec_t timeout;
+
+        pid_t pid;
+        int pidfd;
+        int pipe_fd;
+        bool reaped;
+        bool done;
+        int exit_code; /* from waitid(): si_code / si_status */
+        int exit_status;
+
+        sd_event_source *pipe_source;
+        sd_event_source *pidfd_source;
+        sd_event_source *timer_source;
+
+        FleetBuffer answer; /* what the child wrote, at most FLEET_RECEIVED_MAX bytes */
+        int read_error;     /* the pipe failed, or the answer outgrew its bound */
+        FleetReceived received;
+};
+
+/* --- the child --- */
+
+/* The worker parses TLS and HTTP from the network: a flaw there must not come with the daemon's power to
+ * mount, chown or override file permissions. It keeps root's uid (it reads the root-only TLS key and the
+ * state file) but no capability, and can never gain one back. */
+static int drop_privileges(void)
+{
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        if (syscall(SYS_capset, &header, data) < 0)
+                return -errno;
+        return 0;
+}
+
+static _Noreturn void worker_child(const FleetPoll *parent_poll, usec_t deadline, int out_fd, pid_t parent)
+{
+        FleetReceived received = {};
+        FleetPoll poll = *parent_poll;
+        char *data = NULL;
+        sigset_t none;
+        size_t size = 0;
+        int r;
+
+        /* The worker must not outlive the daemon, nor hold its sockets or other pipes open. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        if (out_fd > 3)
+                (void) close_range(3, (unsigned) out_fd - 1, 0);
+        (void) close_range((unsigned) out_fd + 1, ~0U, 0);
+        /* The daemon blocks SIGTERM for its event loop; the worker is an ordinary process. */
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+
+        r = drop_privileges();
+        if (r < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "the fleet worker cannot drop its privileges: %s", strerror(-r));
+                r = fleet_received_fail(&received, r, why);
+        } else {
+                poll.client.deadline = deadline;
+                r = fleet_poll_receive(&poll, &received);
+        }
+        if (r < 0)
+                (void) fleet_received_fail(&received, r, NULL);
+        if (fleet_received_encode(&received, &data, &size) < 0 || write_all(out_fd, data, size) < 0)
+                _exit(EXIT_FAILURE);
+        _exit(EXIT_SUCCESS);
+}
+
+/* --- the parent --- */
+
+static void worker_finish(FleetWorker *w)
+{
+        w->done = true;
+        (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+        /* Last: the handler may free w. */
+        w->cb(w, &w->received, w->userdata);
+}
+
+static void worker_fail(FleetWorker *w, int error, const char *message)
+{
+        if (fleet_received_fail(&w->received, error, message) < 0)
+                w->received.error = -ENOMEM;
+        worker_finish(w);
+}
+
+/* Reads what the pipe holds now. Returns 1 at EOF or on error (nothing more will come), else 0. */
+static int answer_read(FleetWorker *w)
+{
+        char buf[READ_CHUNK];
+
+        for (;;) {
+                ssize_t k = read(w->pipe_fd, buf, sizeof(buf));
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        w->read_error = -errno;
+                        return 1;
+                }
+                if (k == 0)
+                        return 1;
+                int r = fleet_buffer_append(&w->answer, buf, (size_t) k);
+                if (r < 0) {
+                        w->read_error = r;
+                        return 1;
+                }
+        }
+}
+
+static void answer_too_big(FleetWorker *w)
+{
+        char why[128];
+
+        (void) kill(w->pid, SIGKILL);
+        snprintf(why, sizeof(why), "the fleet worker's answer exceeds %zu bytes; the worker was stopped",
+                 (size_t) FLEET_RECEIVED_MAX);
+        worker_fail(w, -E2BIG, why);
+}
+
+static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        FleetWorker *w = userdata;
+
+        if (answer_read(w) == 0)
+                return 0;
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (w->read_error == -E2BIG && !w->done)
+                answer_too_big(w);
+        return 0;
+}
+
+/* Reaps the child if it has exited. Returns true when it is gone. */
+static bool child_try_reap(pid_t pid, int *ret_code, int *ret_status)
+{
+        siginfo_t si = {};
+
+        if (waitid(P_PID, pid, &si, WEXITED | WNOHANG) < 0)
+                /* ECHILD: someone else reaped it (SIGCHLD ignored); it is gone either way. */
+                return errno == ECHILD;
+        if (si.si_pid == 0)
+                return false;
+        if (ret_code)
+                *ret_code = si.si_code;
+        if (ret_status)
+                *ret_status = si.si_status;
+        return true;
+}
+
+static void finish_with_answer(FleetWorker *w)
+{
+        _cleanup_free_ char *why = NULL;
+        char what[128];
+        int r;
+
+        if (w->read_error == -E2BIG) {
+                answer_too_big(w);
+                return;
+        }
+        if (w->answer.size == 0 || w->read_error < 0) {
+                if (w->exit_code == CLD_EXITED)
+                        snprintf(what, sizeof(what), "exit status %d", w->exit_status);
+                else
+                        snprintf(what, sizeof(what), "signal %s", strsignal(w->exit_status));
+                snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s",
+                         w->read_error < 0 ? "; reading its answer: " : "",
+                         w->read_error < 0 ? strerror(-w->read_error) : "");
+                why = strprintf("the fleet worker ended without an answer (%s)", what);
+                worker_fail(w, -ECHILD, why ? why : "the fleet worker ended without an answer");
+                return;
+        }
+        r = fleet_received_decode(w->answer.data, w->answer.size, &w->received, &why);
+        if (r < 0) {
+                worker_fail(w, r, why ? why : "the fleet worker's answer is malformed");
+                return;
+        }
+        worker_finish(w);
+}
+
+static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        FleetWorker *w = userdata;
+
+        if (!child_try_reap(w->pid, &w->exit_code, &w->exit_status))
+                return 0;
+        w->reaped = true;
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (w->done)
+                return 0;
+
+        /* The child is gone, so all it wrote sits in the pipe. */
+        if (sd_event_source_get_enabled(w->pipe_source, NULL) > 0) {
+                (void) answer_read(w);
+                (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
+        }
+        finish_with_answer(w);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        FleetWorker *w = userdata;
+        char why[160];
+
+        /* A server that stalls or trickles must not hold the poll beyond its deadline, whatever the child
+         * is doing: kill it and report now; the pidfd source reaps it once the kernel lets go. */
+        (void) kill(w->pid, SIGKILL);
+        snprintf(why, sizeof(why), "no answer within fleet.timeout (%llu s); the fleet worker was stopped",
+                 (unsigned long long) (w->timeout / USEC_PER_SEC));
+        worker_fail(w, -ETIMEDOUT, why);
+        return 0;
+}
+
+/* Owns nothing but the pid: reaps a killed worker whenever it finally exits, after its FleetWorker is
+ * gone. The source is floating (owned by the event loop) and closes the pidfd itself. */
+static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        pid_t pid = (pid_t) (intptr_t) userdata;
+
+        if (!child_try_reap(pid, NULL, NULL))
+                return 0;
+        /* Drops the loop's (only) reference: sd-event frees the source once this callback returns. */
+        (void) sd_event_source_set_floating(s, false);
+        return 0;
+}
+
+static void worker_hand_over_child(FleetWorker *w)
+{
+        sd_event_source *s = NULL;
+
+        if (sd_event_add_io(w->event, &s, w->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) w->pid) <
+            0) {
+                /* Cannot watch it: a zombie until we exit is the lesser evil than blocking here. */
+                w->pidfd = safe_close(w->pidfd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(s, true);
+        w->pidfd = -1;
+        (void) sd_event_source_set_description(s, "fleet-worker-orphan");
+        (void) sd_event_source_set_floating(s, true);
+        sd_event_source_unref(s);
+}
+
+FleetWorker *fleet_worker_free(FleetWorker *w)
+{
+        if (!w)
+                return NULL;
+
+        w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
+        w->timer_source = sd_event_source_disable_unref(w->timer_source);
+        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
+        w->pipe_fd = safe_close(w->pipe_fd);
+
+        if (w->pid > 0 && !w->reaped) {
+                (void) kill(w->pid, SIGKILL);
+                if (child_try_reap(w->pid, NULL, NULL))
+                        w->reaped = true;
+                else if (w->pidfd >= 0)
+                        worker_hand_over_child(w);
+        }
+        w->pidfd = safe_close(w->pidfd);
+
+        fleet_buffer_done(&w->answer);
+        fleet_received_done(&w->received);
+        sd_event_unref(w->event);
+        return mfree(w);
+}
+
+pid_t fleet_worker_pid(const FleetWorker *w)
+{
+        return w ? w->pid : 0;
+}
+
+static int worker_fork(FleetWorker *w, const FleetPoll *poll, usec_t deadline)
+{
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        pid_t parent = getpid();
+        int fds[2];
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = fds[0];
+        wfd = fds[1];
+        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+
+        w->pid = fork();
+        if (w->pid < 0)
+                return -errno;
+        if (w->pid == 0)
+                worker_child(poll, deadline, wfd, parent);
+
+        w->pipe_fd = TAKE_FD(rfd);
+        /* A pidfd tells the loop when the worker exits without SIGCHLD handling, and cannot be confused
+         * by a recycled pid. */
+        w->pidfd = (int) syscall(SYS_pidfd_open, w->pid, 0);
+        if (w->pidfd < 0) {
+                int r = -errno;
+                (void) kill(w->pid, SIGKILL);
+                (void) waitpid(w->pid, NULL, 0);
+                w->reaped = true;
+                return r;
+        }
+        return 0;
+}
+
+int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, FleetWorkerHandler cb,
+                       void *userdata, FleetWorker **ret)
+{
+        _cleanup_(fleet_worker_freep) FleetWorker *w = NULL;
+        int r;
+
+        if (!e || !poll || !cb || !ret || timeout == 0)
+                return -EINVAL;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->pipe_fd = w->pidfd = -1;
+        w->event = sd_event_ref(e);
+        w->cb = cb;
+        w->userdata = userdata;
+        w->timeout = timeout;
+        w->answer.max = FLEET_RECEIVED_MAX;
+
+        usec_t margin = timeout / 4 < FLEET_WORKER_MARGIN ? timeout / 4 : FLEET_WORKER_MARGIN;
+        r = worker_fork(w, poll, time_now_monotonic() + timeout - margin);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &w->pipe_source, w->pipe_fd, EPOLLIN, on_pipe, w);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &w->pidfd_source, w->pidfd, EPOLLIN, on_child_exit, w);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, timeout, USEC_PER_SEC / 10,
+                                       on_timeout, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->pipe_source, "fleet-worker-pipe");
+        (void) sd_event_source_set_description(w->pidfd_source, "fleet-worker-exit");
+        (void) sd_event_source_set_description(w->timer_source, "fleet-worker-timeout");
+
+        *ret = TAKE_PTR(w);
+        return 0;
+}
