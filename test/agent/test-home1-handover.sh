@@ -6,7 +6,7 @@
 # that ends is taken back from homed (UnregisterHome) once our expiry sweep removed the user.
 #
 # homed works on the test's scratch tree ($SYSTEMD_HOME_ROOT, $SYSTEMD_HOME_RECORD_DIR) and on a private
-# system bus ($DBUS_SYSTEM_BUS_ADDRESS); what it needs of the machine (../shared/interop/README.md: /run a
+# system bus ($DBUS_SYSTEM_BUS_ADDRESS); what it needs of the machine (the interop notes: /run a
 # mount point, / shared, /run/systemd/system for homectl, its userdb socket) is set up for the test and
 # undone on exit, as test/homes/test-homed-interop.sh does. Run under the team's systest lock.
 set -uo pipefail

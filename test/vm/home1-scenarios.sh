@@ -9,8 +9,9 @@
 #                 that ran out is refused at login
 #   home1-luks    a luks grant: absent until the first login, which makes /home/<user> on
 #                 /dev/mapper/home-<user> (ext4 in LUKS2, the systemd-homed token); close deactivates; the
-#                 next login unlocks; a wrong password makes and opens nothing; expiry removes it and the
-#                 header no longer opens
+#                 next login unlocks; a wrong password makes and opens nothing; homectl lock suspends the
+#                 volume (luksSuspend), unlock resumes it (luksResume), not with a wrong password; expiry
+#                 removes it and the header no longer opens
 #   home1-homed-opens-luks   with corehomed stopped, the real systemd-homed 252 activates that home
 #   home1-mode2   systemd-homed running: a stick's user is homed's (homectl list), logs in through homed,
 #                 and is unregistered when the grant ends
@@ -217,6 +218,37 @@ h1_luks() {
 	echo "bench: home1-luks-login-unlock-default-pbkdf: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 	h1_guest 'wait_gone 120 test -e /dev/mapper/home-lucy' >/dev/null || s=1
 
+	# Lock/unlock (what logind asks before suspend): the volume suspended, its key out of the kernel
+	# (luksSuspend); a wrong password resumes nothing; the right one resumes it (luksResume).
+	out=$(h1_guest '
+		set -e
+		PASSWORD=alice-secret timeout 300 homectl activate lucy </dev/null
+		dm=/sys/block/$(basename "$(readlink -f /dev/mapper/home-lucy)")/dm
+		echo "active: suspended=$(cat $dm/suspended)"
+		homectl lock lucy </dev/null
+		homectl inspect lucy </dev/null | grep -E "^ *State:"
+		echo "locked: suspended=$(cat $dm/suspended)"
+		cryptsetup status home-lucy | grep -E "^ *mode:"
+		! busctl call org.freedesktop.home1 /org/freedesktop/home1 org.freedesktop.home1.Manager UnlockHome \
+			ss lucy "{\"password\":[\"not-it\"]}" 2>&1
+		echo "after a wrong password: suspended=$(cat $dm/suspended)"
+		PASSWORD=alice-secret timeout 300 homectl unlock lucy </dev/null
+		homectl inspect lucy </dev/null | grep -E "^ *State:"
+		echo "unlocked: suspended=$(cat $dm/suspended)"
+		test -f /home/lucy/.identity && echo "home readable after resume"
+		homectl deactivate lucy </dev/null
+		wait_gone 120 test -e /dev/mapper/home-lucy
+		echo "deactivated"') || {
+		s=1
+		why "home1-luks: lock/unlock: $out"
+	}
+	h1_transcript luks-lock-unlock "$out"
+	grep -q '^locked: suspended=1$' <<<"$out" && grep -q '^after a wrong password: suspended=1$' <<<"$out" &&
+		grep -q '^unlocked: suspended=0$' <<<"$out" && grep -q 'home readable after resume' <<<"$out" || {
+		s=1
+		why "home1-luks: lock did not suspend or unlock did not resume the volume"
+	}
+
 	# lena's grant ends: removed, the image erased (the bytes a still-open descriptor reads do not open).
 	local now
 	now=$(date +%s)
@@ -236,7 +268,7 @@ h1_luks() {
 	}
 	h1_transcript luks-expiry "$out"
 	grep -q 'the password does not open it' <<<"$out" || s=1
-	result home1-luks $s "first login makes the LUKS home, close deactivates, next login unlocks, expiry erases"
+	result home1-luks $s "first login makes the LUKS home, close deactivates, next login unlocks, lock suspends and unlock resumes it, expiry erases"
 }
 
 h1_homed_opens_luks() {
