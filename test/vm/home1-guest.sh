@@ -58,7 +58,9 @@ h1_pam_stack() {
 h1_with_luks_partition() { # IMAGE COMMAND...
 	local image=$1 start size loop rc
 	shift
-	read -r start size < <(sfdisk --dump "$image" | awk -F'[=,]' '/start=/ { gsub(/ /, ""); print $2 * 512, $4 * 512; exit }')
+	# partx (util-linux, in the image) reads the GPT of a plain file; sizes in 512-byte sectors.
+	read -r start size < <(partx -g -o START,SECTORS "$image" | awk 'NR == 1 { print $1 * 512, $2 * 512 }')
+	[ -n "$size" ] || return 1
 	loop=$(losetup --find --show --read-only --offset "$start" --sizelimit "$size" "$image") || return 1
 	"$@" "$loop"
 	rc=$?

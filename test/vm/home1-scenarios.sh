@@ -193,7 +193,8 @@ h1_luks() {
 	}
 	t1=$(date +%s.%N)
 	h1_transcript luks-first-login "$out"
-	grep -q '^open_session /dev/mapper/home-lucy ext4' <<<"$out" || {
+	# homed's layout: the file system holds the home as /lucy, bind-mounted on /home/lucy (findmnt: [/lucy]).
+	grep -Eq '^open_session /dev/mapper/home-lucy(\[/lucy\])? ext4' <<<"$out" || {
 		s=1
 		why "home1-luks: the first login did not mount /dev/mapper/home-lucy (ext4)"
 	}
