@@ -292,7 +292,7 @@ h1_homed_opens_luks() {
 		why "home1-homed-opens-luks: $out"
 	}
 	h1_transcript homed-opens-luks "$out"
-	grep -q '/home/lucy /dev/mapper/home-lucy ext4' <<<"$out" || s=1
+	grep -Eq '^/home/lucy /dev/mapper/home-lucy(\[/lucy\])? ext4' <<<"$out" || s=1
 	result home1-homed-opens-luks $s "systemd-homed 252 activated the LUKS home corehomed made"
 }
 
