@@ -488,6 +488,22 @@ static int parse_storage(Parser *p, const yaml_event_t *v, const char *key, Conf
         return 0;
 }
 
+static int parse_activation(Parser *p, const yaml_event_t *v, const char *key, Config *c)
+{
+        const char *s = NULL;
+        int r = value_string(p, v, key, &s);
+
+        if (r < 0)
+                return r;
+        if (streq(s, "start"))
+                c->users.activation = CONFIG_ACTIVATION_START;
+        else if (streq(s, "login"))
+                c->users.activation = CONFIG_ACTIVATION_LOGIN;
+        else
+                return parser_error(p, event_line(v), key, -EBADMSG, "must be start or login");
+        return 0;
+}
+
 /* Bytes, or a number with one of the suffixes K, M, G, T (powers of 1024), e.g. 20G. */
 static int parse_disk_size(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
@@ -622,6 +638,7 @@ static const Field media_fields[] = {
 static const Field users_fields[] = {
         { "admin-groups", parse_admin_groups },
         { "storage", parse_storage },
+        { "activation", parse_activation },
         { "disk-size", parse_disk_size },
         { "shell", parse_shell },
 };
@@ -847,6 +864,7 @@ int config_new_default(Config **ret)
         c->media.create_users = CONFIG_CREATE_USERS_ALWAYS;
         c->media.devices = CONFIG_MEDIA_DEVICES_REMOVABLE;
         c->users.storage = CONFIG_STORAGE_DIRECTORY;
+        c->users.activation = CONFIG_ACTIVATION_START;
         c->fleet.interval = CONFIG_FLEET_INTERVAL_DEFAULT;
         c->fleet.timeout = CONFIG_FLEET_TIMEOUT_DEFAULT;
         c->fleet.create_users = false;
@@ -984,6 +1002,17 @@ const char *config_media_devices_to_string(ConfigMediaDevices v)
                 return "removable";
         case CONFIG_MEDIA_DEVICES_ANY:
                 return "any";
+        }
+        return NULL;
+}
+
+const char *config_activation_to_string(ConfigActivation v)
+{
+        switch (v) {
+        case CONFIG_ACTIVATION_START:
+                return "start";
+        case CONFIG_ACTIVATION_LOGIN:
+                return "login";
         }
         return NULL;
 }

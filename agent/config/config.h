@@ -50,6 +50,14 @@ typedef enum ConfigStorage {
         CONFIG_STORAGE_LUKS,      /* LUKS2 image, made at the user's first login */
 } ConfigStorage;
 
+/* users.activation: when a home is mounted (docs/home1.md). */
+typedef enum ConfigActivation {
+        CONFIG_ACTIVATION_START, /* while the grant is valid, from the daemon's start (luks homes: at login)
+                                  */
+        CONFIG_ACTIVATION_LOGIN, /* from a login (pam_systemd_home's AcquireHome) to the end of its last
+                                    session */
+} ConfigActivation;
+
 /* users.disk-size bounds: systemd-homed's own (USER_DISK_SIZE_MIN / _MAX). */
 #define CONFIG_DISK_SIZE_MIN (5ULL * 1024 * 1024)
 #define CONFIG_DISK_SIZE_MAX (5ULL * 1024 * 1024 * 1024 * 1024)
@@ -78,6 +86,7 @@ typedef struct ConfigUsers {
         char **admin_groups; /* NULL-terminated, never NULL; may be empty; default { "sudo" } */
         size_t n_admin_groups;
         ConfigStorage storage;
+        ConfigActivation activation;
         uint64_t disk_size; /* bytes, the records' diskSize; 0 = not set */
         char *shell;        /* absolute path, never NULL */
 } ConfigUsers;
@@ -137,3 +146,4 @@ int config_load(const char *root, Config **ret, ConfigError *err);
 const char *config_create_users_to_string(ConfigCreateUsers v);
 const char *config_media_devices_to_string(ConfigMediaDevices v);
 const char *config_storage_to_string(ConfigStorage v);
+const char *config_activation_to_string(ConfigActivation v);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* corehomed: serves the users provisioned from system-user assertions (io.systemd.UserDatabase), the
- * control interface (io.corehomed.Manager), reads sticks as they are plugged and removes users whose grants
- * run out. docs/daemon.md describes sockets, methods, log fields and units.
+ * control interface (io.corehomed.Manager) and systemd-homed's org.freedesktop.home1 (or hands the homes to
+ * a running systemd-homed), reads sticks as they are plugged and removes users whose grants run out.
+ * docs/daemon.md describes sockets, methods, log fields and units, docs/home1.md the D-Bus side.
  *
  * This file is the assembly: it makes the core (daemon.h) and its services (the media queue, the fleet
  * timer, the Manager and the userdb service on their sockets) and wires them together. It is the only
@@ -16,6 +17,7 @@
 #include "daemon-media.h"
 #include "daemon-monitor.h"
 #include "daemon.h"
+#include "home1.h"
 #include "macros.h"
 #include "manager.h"
 #include "string-util.h"
@@ -35,6 +37,7 @@ typedef struct Corehomed {
         MonitorHub *monitors;
         VarlinkServer *userdb;
         VarlinkServer *manager;
+        Home1 *home1;              /* org.freedesktop.home1; NULL when not on a bus */
         int userdb_fd, manager_fd; /* passed by systemd until served; -1 when not */
         char *userdb_service;      /* the userdb service name: the socket's file name */
 } Corehomed;
@@ -47,6 +50,7 @@ static void corehomed_done(Corehomed *c)
         if (c->core)
                 daemon_log_set_observer(&c->core->log, NULL, NULL);
         monitor_hub_free(c->monitors);
+        home1_free(c->home1);
         varlink_server_free(c->manager);
         varlink_server_free(c->userdb);
         fleet_timer_free(c->fleet);
@@ -108,6 +112,20 @@ static int monitor(VarlinkCall *call, void *userdata)
         return monitor_hub_add(c->monitors, call);
 }
 
+static bool user_handed_over(const char *user_name, void *userdata)
+{
+        Corehomed *c = userdata;
+
+        return home1_user_handed_over(c->home1, user_name);
+}
+
+static void users_changed(Daemon *d, const ProvisionReport *report, void *userdata)
+{
+        Corehomed *c = userdata;
+
+        home1_users_changed(c->home1, report);
+}
+
 /* io.corehomed.Manager serves root only (socket 0600, and a peer check on every call). Its messages may be
  * as large as the largest Import the documentation allows, and so may its replies (the report of such an
  * Import names each assertion's file); a few corehomectl processes at once need a few connections, and
@@ -151,7 +169,7 @@ static int serve(Corehomed *c, char **ret_error)
         r = varlink_server_new(c->core->event, passed ? NULL : o->userdb_socket, USERDB_SOCKET_MODE,
                                TAKE_FD(c->userdb_fd), &c->userdb);
         if (r >= 0)
-                r = userdb_service_add_index(c->userdb, c->core->userdb_index);
+                r = userdb_service_add_index(c->userdb, c->core->userdb_index, user_handed_over, c);
         if (r < 0) {
                 *ret_error =
                         strprintf("cannot serve io.systemd.UserDatabase on %s: %s",
@@ -180,7 +198,37 @@ static int serve(Corehomed *c, char **ret_error)
         return 0;
 }
 
-static int corehomed_start(Corehomed *c, const DaemonOptions *options, char **ret_error)
+/* org.freedesktop.home1: before the loop runs, so that the core's first job already knows whether a
+ * systemd-homed owns the homes. */
+static int start_home1(Corehomed *c, Home1Mode mode, char **ret_error)
+{
+        _cleanup_free_ char *error = NULL;
+        Home1Mode running = HOME1_MODE_OFF;
+        int r;
+
+        r = home1_new(c->core, mode, NULL, &c->home1, &running, &error);
+        if (r < 0 && mode == HOME1_MODE_AUTO) {
+                /* No system bus (a container, an early boot): users, logins through pam_unix and the Manager
+                 * still work. */
+                daemon_log(&c->core->log, LOG_WARNING, "not serving org.freedesktop.home1: %s",
+                           error ? error : strerror(-r));
+                return 0;
+        }
+        if (r < 0) {
+                *ret_error = TAKE_PTR(error);
+                return r;
+        }
+        c->core->users_changed = users_changed;
+        c->core->users_changed_userdata = c;
+        if (running != HOME1_MODE_OFF)
+                daemon_log(&c->core->log, LOG_INFO, "org.freedesktop.home1: %s",
+                           running == HOME1_MODE_SERVE ? "serving it (no systemd-homed runs)"
+                                                       : "systemd-homed runs; handing our homes to it");
+        return 0;
+}
+
+static int corehomed_start(Corehomed *c, const DaemonOptions *options, Home1Mode home1_mode,
+                           char **ret_error)
 {
         DaemonOptions o = *options;
         int r;
@@ -189,6 +237,9 @@ static int corehomed_start(Corehomed *c, const DaemonOptions *options, char **re
         if (r < 0)
                 return r;
         r = daemon_new(&o, &c->core, ret_error);
+        if (r < 0)
+                return r;
+        r = start_home1(c, home1_mode, ret_error);
         if (r < 0)
                 return r;
         r = media_queue_new(c->core, &c->media);
@@ -228,8 +279,10 @@ static void help(void)
                "  --manager-socket=PATH  io.corehomed.Manager socket (default %s)\n"
                "  --allow-any-media      read any block device with a file system, not only removable\n"
                "                         ones (overrides media.devices; for tests)\n"
-               "  -h, --help             show this help\n"
-               "  --version              show the version\n\n"
+               "  --home1=MODE           org.freedesktop.home1 on the system bus: auto (serve it, or hand\n"
+               "                         the homes to a running systemd-homed), serve, handover or off;\n"
+               "                         default auto, off with --root\n"
+               "  -h, --help             show this help\n\n"
                "Sockets passed by systemd (FileDescriptorName=userdb / manager) take precedence over the\n"
                "paths. See corehomed(8) and corehomed.yaml(5).\n",
                DAEMON_USERDB_SOCKET_DEFAULT, MANAGER_SOCKET_DEFAULT);
@@ -237,7 +290,14 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA, ARG_VERSION };
+        enum {
+                ARG_ROOT = 0x100,
+                ARG_USERDB_SOCKET,
+                ARG_MANAGER_SOCKET,
+                ARG_ALLOW_ANY_MEDIA,
+                ARG_VERSION,
+                ARG_HOME1
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -245,6 +305,7 @@ int main(int argc, char **argv)
                 { "userdb-socket", required_argument, NULL, ARG_USERDB_SOCKET },
                 { "manager-socket", required_argument, NULL, ARG_MANAGER_SOCKET },
                 { "allow-any-media", no_argument, NULL, ARG_ALLOW_ANY_MEDIA },
+                { "home1", required_argument, NULL, ARG_HOME1 },
                 {},
         };
         DaemonOptions o = {
@@ -253,6 +314,8 @@ int main(int argc, char **argv)
         };
         _cleanup_(corehomed_done) Corehomed corehomed = { .userdb_fd = -1, .manager_fd = -1 };
         _cleanup_free_ char *error = NULL;
+        const char *home1 = NULL;
+        Home1Mode home1_mode;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -275,6 +338,9 @@ int main(int argc, char **argv)
                 case ARG_ALLOW_ANY_MEDIA:
                         o.allow_any_media = true;
                         break;
+                case ARG_HOME1:
+                        home1 = optarg;
+                        break;
                 default:
                         return 2;
                 }
@@ -288,7 +354,13 @@ int main(int argc, char **argv)
                 return 2;
         }
 
-        r = corehomed_start(&corehomed, &o, &error);
+        /* A tree below --root is not the system's: its homes stay off the system bus unless asked. */
+        if (home1_mode_from_string(home1 ? home1 : o.root ? "off" : "auto", &home1_mode) < 0) {
+                fprintf(stderr, "corehomed: --home1 must be auto, serve, handover or off\n");
+                return 2;
+        }
+
+        r = corehomed_start(&corehomed, &o, home1_mode, &error);
         if (r < 0) {
                 fprintf(stderr, "corehomed: cannot start: %s\n", error ? error : strerror(-r));
                 return EXIT_FAILURE;

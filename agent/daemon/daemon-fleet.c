@@ -109,7 +109,7 @@ static int daemon_fleet_import(Daemon *d, FleetReceived *received, json_t **ret_
         if (result.report) {
                 daemon_log_report(&d->log, result.report, NULL);
                 if (result.report->n_users > 0)
-                        daemon_users_changed(d);
+                        daemon_users_changed(d, result.report);
         }
         *ret_reply = fleet_poll_result_json(&result);
         return *ret_reply ? 0 : -ENOMEM;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Homes at run time: the daemon mounts the homes of the users it manages while their grants are valid, and
- * unmounts them before a user goes away (removal, revocation, expiry). */
+/* Homes at run time: the daemon mounts the homes of the users it manages while their grants are valid
+ * (unless they open only at login: users.activation "login", luks storage, or a systemd-homed that owns
+ * them), and unmounts them before a user goes away (removal, revocation, expiry). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -34,6 +35,12 @@ static GrantValidity home_grant_validity(Daemon *d, const char *user_name, usec_
         return GRANT_VALID;
 }
 
+/* Whether the daemon mounts homes itself (users.activation "start", no systemd-homed owns them). */
+static bool homes_open_at_start(const Daemon *d)
+{
+        return !d->homes_handed_over && d->provisioner->config->users.activation != CONFIG_ACTIVATION_LOGIN;
+}
+
 /* Activates the home of user_name when it is ours, inactive and its grant valid. Returns 1 when it did. */
 static int activate_one(Daemon *d, const char *user_name)
 {
@@ -42,7 +49,10 @@ static int activate_one(Daemon *d, const char *user_name)
         HomeState state;
         int r;
 
-        /* Checked again: the list was made jobs ago, and another process may have changed the home. */
+        /* Checked again: the list was made jobs ago, a systemd-homed may have taken the homes over since,
+         * and another process may have changed the home. */
+        if (!homes_open_at_start(d))
+                return 0;
         if (home_state(home, user_name, &state) < 0 ||
             (state != HOME_STATE_INACTIVE && state != HOME_STATE_DIRTY))
                 return 0;
@@ -144,6 +154,9 @@ void daemon_homes_activate(Daemon *d)
         size_t n = 0, k = 0;
         int r;
 
+        /* Logins activate them (org.freedesktop.home1: pam_systemd_home's AcquireHome), or homed does. */
+        if (!homes_open_at_start(d))
+                return;
         /* The users the index serves: verified once, not at every call; those whose grant ran out are left
          * to the expiry sweep. */
         r = daemon_index_current(d);

@@ -117,7 +117,7 @@ static void job_finish(MediaQueue *q, MediaJob *j, int error, const char *data, 
                         daemon_log_decision(&d->log, &dec, "%s %s: %s", what, j->path, report->note);
                 }
                 if (report->n_users > 0)
-                        daemon_users_changed(d);
+                        daemon_users_changed(d, report);
                 if (j->call) {
                         _cleanup_json_ json_t *reply = operation_result_reply(&result);
                         (void) varlink_call_reply(j->call, reply);

@@ -80,11 +80,13 @@ static void expiry_rearm(Daemon *d)
         daemon_log(&d->log, LOG_DEBUG, "next expiry: %s", when);
 }
 
-void daemon_users_changed(Daemon *d)
+void daemon_users_changed(Daemon *d, const ProvisionReport *report)
 {
         daemon_clock_sync(d);
         daemon_homes_activate(d);
         expiry_rearm(d);
+        if (d->users_changed)
+                d->users_changed(d, report, d->users_changed_userdata);
 }
 
 int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce)
@@ -94,6 +96,16 @@ int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *use
         if (r < 0 && free_func)
                 free_func(userdata);
         return r;
+}
+
+int daemon_write_continue(Daemon *d)
+{
+        return writer_queue_job_continue(d->writers);
+}
+
+void daemon_write_done(Daemon *d)
+{
+        writer_queue_job_done(d->writers);
 }
 
 /* The served users whose grant ran out by now, from the index. */
@@ -144,6 +156,8 @@ static void expire_now(Daemon *d)
         if (report)
                 daemon_log_report(&d->log, report, NULL);
         expiry_rearm(d);
+        if (report && report->n_users > 0 && d->users_changed)
+                d->users_changed(d, report, d->users_changed_userdata);
 }
 
 /* A writer job: the expiry sweep, then the homes of the users left are made usable (at start, when the
@@ -188,7 +202,12 @@ static void job_refresh(int error, void *userdata)
                            strerror(-error));
                 return;
         }
-        daemon_users_changed(d);
+        daemon_users_changed(d, NULL);
+}
+
+int daemon_queue_expiry_sweep(Daemon *d)
+{
+        return daemon_write(d, job_expire, NULL, d, true);
 }
 
 /* Stale entries of the userdb index read per idle turn of the loop (each is read and its signature
@@ -267,7 +286,7 @@ static void on_expiry(ExpiryTimer *t, bool clock_changed, void *userdata)
         if (clock_changed)
                 daemon_log(&d->log, LOG_INFO, "the wall clock jumped; checking grants against the new time");
         /* The timer is disarmed now; the job arms it again at the next deadline. */
-        r = daemon_write(d, job_expire, NULL, d, true);
+        r = daemon_queue_expiry_sweep(d);
         if (r < 0)
                 daemon_log(&d->log, LOG_ERR, "cannot queue the expiry sweep: %s", strerror(-r));
 }

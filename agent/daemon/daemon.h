@@ -38,7 +38,13 @@ typedef struct HomeActivation {
 /* The longest one activation job runs (~5 ms per home): what a lookup arriving meanwhile may wait. */
 #define HOMES_ACTIVATE_SLICE_USEC (20 * USEC_PER_SEC / 1000)
 
-typedef struct Daemon {
+typedef struct Daemon Daemon;
+
+/* After users were created, updated or removed (report: what happened, NULL when unknown, e.g. another
+ * process changed the root): the assembly hands this to the services that keep something per user. */
+typedef void (*DaemonUsersChanged)(Daemon *d, const ProvisionReport *report, void *userdata);
+
+struct Daemon {
         sd_event *event;
         DaemonOptions options;
         DaemonLog log;
@@ -56,7 +62,12 @@ typedef struct Daemon {
         HomeActivation activation;
         usec_t started;
         size_t media_waiting; /* media read or waiting to be (told by the media queue; for the status) */
-} Daemon;
+        /* Set by the home1 service when a running systemd-homed owns activation and logins (docs/home1.md,
+         * Mode 2): the core then never mounts a home itself. */
+        bool homes_handed_over;
+        DaemonUsersChanged users_changed;
+        void *users_changed_userdata;
+};
 
 /* Opens the state under the root's lock (recovering interrupted operations), lists the host records into
  * the userdb index (reading them comes later, a batch per turn of the loop, or when asked for), starts the
@@ -81,19 +92,30 @@ void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf,
  * returned. */
 int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *userdata, bool coalesce);
 
-/* After users may have changed (in a writer job): activates the homes of valid users and re-arms the expiry
- * timer. */
-void daemon_users_changed(Daemon *d);
+/* Inside a writer job whose work goes on after its run function returns (a worker process): keeps the
+ * root's lock until daemon_write_done() (writer-queue.h). */
+int daemon_write_continue(Daemon *d);
+void daemon_write_done(Daemon *d);
+
+/* Queues the expiry sweep (users whose grants ran out are removed, the other homes made usable) as a
+ * writer job, as the expiry timer does. */
+int daemon_queue_expiry_sweep(Daemon *d);
+
+/* After users may have changed (in a writer job): activates the homes of valid users, re-arms the expiry
+ * timer and tells the users_changed hook (report: what changed, NULL when not known). */
+void daemon_users_changed(Daemon *d, const ProvisionReport *report);
 
 /* Brings the userdb index up to date with the host records now (a scan: what changed is read when asked
  * for); logs a failure. */
 int daemon_index_current(Daemon *d);
 
-/* Homes at run time (daemon-homes.c), in writer jobs. daemon_homes_activate() lists the homes that need
- * activating, activates them for HOMES_ACTIVATE_SLICE_USEC and queues a job for the rest (one user made by
- * a Manager call is active when the call returns); "home activation done" is logged when all are.
- * daemon_homes_bind() gives the homes made before the machine had its id (an image preseeded before its
- * first boot) this machine's binding. */
+/* Homes at run time (daemon-homes.c), in writer jobs. Which homes are mounted without a login: those
+ * of valid users whose storage opens without a password (not luks), when users.activation is "start" and
+ * no systemd-homed took the homes over. daemon_homes_activate() lists the homes that need activating,
+ * activates them for HOMES_ACTIVATE_SLICE_USEC and queues a job for the rest (one user made by a Manager
+ * call is active when the call returns); "home activation done" is logged when all are. daemon_homes_bind()
+ * gives the homes made before the machine had its id (an image preseeded before its first boot) this
+ * machine's binding. */
 void daemon_homes_bind(Daemon *d);
 void daemon_homes_activate(Daemon *d);
 void daemon_homes_activation_done(Daemon *d); /* forgets what is pending */

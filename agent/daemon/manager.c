@@ -47,7 +47,7 @@ static int run_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t 
         if (result.report && op->writes)
                 daemon_log_report(&d->log, result.report, NULL);
         if (op->changes_users)
-                daemon_users_changed(d);
+                daemon_users_changed(d, result.report);
         reply = operation_result_reply(&result);
         if (!reply)
                 return -ENOMEM;

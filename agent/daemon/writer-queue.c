@@ -19,6 +19,9 @@ struct WriterQueue {
         WriterJob *head, *tail;
         size_t n;
         bool running;
+        bool continued;     /* the running job asked to go on after its run function returned */
+        WriterJob *current; /* that job, kept (with its lock) until writer_queue_job_done() */
+        RootLock *current_lock;
         bool waiting;           /* the lock was busy at the last try: the waiting hook has been told */
         sd_event_source *kick;  /* deferred: the next job, outside of any caller's stack */
         sd_event_source *retry; /* the lock was busy: try again in a moment */
@@ -40,18 +43,17 @@ static void say_waiting(const char *lock_path, const char *holder, void *userdat
         q->waiting = true;
 }
 
-static void run_one(WriterQueue *q, RootLock *lock, int error)
+static void kick(WriterQueue *q)
 {
-        WriterJob *j = q->head;
+        if (q->head)
+                (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
+}
+
+/* The job is over: free it, publish what it changed, let the next one run. */
+static void finish_one(WriterQueue *q, WriterJob *j, RootLock *lock)
+{
         uint64_t generation = 0;
 
-        q->head = j->next;
-        if (!q->head)
-                q->tail = NULL;
-        if (error >= 0 && q->hooks.begin)
-                error = q->hooks.begin(lock, q->userdata);
-        q->running = true;
-        j->run(error, j->userdata);
         q->running = false;
         q->n--;
         job_free(j);
@@ -65,10 +67,44 @@ static void run_one(WriterQueue *q, RootLock *lock, int error)
         }
 }
 
-static void kick(WriterQueue *q)
+static void run_one(WriterQueue *q, RootLock *lock, int error)
 {
-        if (q->head)
-                (void) sd_event_source_set_enabled(q->kick, SD_EVENT_ONESHOT);
+        WriterJob *j = q->head;
+
+        q->head = j->next;
+        if (!q->head)
+                q->tail = NULL;
+        if (error >= 0 && q->hooks.begin)
+                error = q->hooks.begin(lock, q->userdata);
+        q->running = true;
+        q->continued = false;
+        j->run(error, j->userdata);
+        if (q->continued) {
+                /* The job goes on elsewhere; it keeps the lock until writer_queue_job_done(). */
+                q->current = j;
+                q->current_lock = lock;
+                return;
+        }
+        finish_one(q, j, lock);
+}
+
+int writer_queue_job_continue(WriterQueue *q)
+{
+        if (!q->running || q->current)
+                return -EBUSY;
+        q->continued = true;
+        return 0;
+}
+
+void writer_queue_job_done(WriterQueue *q)
+{
+        WriterJob *j = TAKE_PTR(q->current);
+
+        if (!j)
+                return;
+        q->continued = false;
+        finish_one(q, j, TAKE_PTR(q->current_lock));
+        kick(q);
 }
 
 static int on_kick(sd_event_source *s, void *userdata)
@@ -131,6 +167,11 @@ WriterQueue *writer_queue_free(WriterQueue *q)
 {
         if (!q)
                 return NULL;
+        if (q->current) {
+                job_free(TAKE_PTR(q->current));
+                if (q->current_lock)
+                        root_lock_release(TAKE_PTR(q->current_lock), NULL);
+        }
         while (q->head) {
                 WriterJob *next = q->head->next;
                 job_free(q->head);

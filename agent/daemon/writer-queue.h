@@ -48,5 +48,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(WriterQueue *, writer_queue_free)
 int writer_queue_push(WriterQueue *q, WriterJobRun run, WriterJobFree free_func, void *userdata,
                       bool coalesce);
 
+/* Called by a job's run function whose work goes on after it returns (a worker process does it while the
+ * loop keeps serving): the root's lock stays held and no other job starts until writer_queue_job_done()
+ * is called, from the event loop. Only valid inside run. Returns -EBUSY outside of a job. */
+int writer_queue_job_continue(WriterQueue *q);
+/* The continued job is over: it is freed (free_func), the lock released, the next job may start. */
+void writer_queue_job_done(WriterQueue *q);
+
 /* Jobs waiting or running (for the status line). */
 size_t writer_queue_length(const WriterQueue *q);

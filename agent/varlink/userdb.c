@@ -16,6 +16,8 @@ typedef struct UserdbService {
         bool live;          /* the index is ours: scanned before every call */
         UserdbIndex *owned; /* the index when it is ours */
         char *service_name;
+        UserdbHidden hidden;
+        void *hidden_userdata;
 } UserdbService;
 
 /* What a lookup asked for. An id of (uint64_t) -1 means "none given". */
@@ -161,14 +163,16 @@ static int refresh(UserdbService *u, const UserdbLookup *l)
 
 /* Drops the records whose grant has run out by now: a grant that ran out ends the user at that instant
  * for every client, even while the daemon is still removing the home, so nothing resolves an expired user
- * to a uid again. The service runs only in the daemon, on the real clock. */
-static void drop_expired(Selection *sel)
+ * to a uid again. The service runs only in the daemon, on the real clock. Drops too the users somebody else
+ * serves right now (the hidden filter: a systemd-homed we handed them to). */
+static void drop_unserved(UserdbService *u, Selection *sel)
 {
         usec_t now = time_now_realtime();
         size_t k = 0;
 
         for (size_t i = 0; i < sel->n; i++)
-                if (sel->items[i]->not_after > now)
+                if (sel->items[i]->not_after > now &&
+                    !(u->hidden && u->hidden(sel->items[i]->user_name, u->hidden_userdata)))
                         sel->items[k++] = sel->items[i];
         sel->n = k;
 }
@@ -214,7 +218,7 @@ static int lookup_records(UserdbService *u, VarlinkCall *call, const UserdbLooku
         }
         if (r < 0)
                 return r;
-        drop_expired(&sel);
+        drop_unserved(u, &sel);
 
         if (l->id != ID_NONE && l->name && sel.n == 1 && !streq(l->name, sel.items[0]->user_name)) {
                 r = reply_error(call, USERDB_ERROR_CONFLICTING_RECORD_FOUND);
@@ -350,7 +354,7 @@ static int service_new(const char *service_name, UserdbService **ret)
         return 0;
 }
 
-int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index)
+int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index, UserdbHidden hidden, void *userdata)
 {
         UserdbService *u;
         int r;
@@ -361,6 +365,8 @@ int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index)
         if (r < 0)
                 return r;
         u->index = index;
+        u->hidden = hidden;
+        u->hidden_userdata = userdata;
         return service_register(s, u);
 }
 

@@ -47,10 +47,16 @@
 #define USERDB_SERVICE_NAME "io.corehomed"
 #define USERDB_SOCKET_DIR   "/run/systemd/userdb"
 
+/* Whether a user of ours is served by somebody else right now: a running systemd-homed that we handed the
+ * home to (docs/home1.md, Mode 2) serves it itself, and homed refuses to take a user that another service
+ * still resolves. Such a user (and its group) is not served here. */
+typedef bool (*UserdbHidden)(const char *user_name, void *userdata);
+
 /* Registers GetUserRecord, GetGroupRecord and GetMemberships on s, answering from index (borrowed: must
  * outlive s), whose owner keeps it current (scans when the homes changed); callers must pass the index's
- * service name as "service" (the socket's file name). */
-int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index);
+ * service name as "service" (the socket's file name). hidden (NULL: none) filters out the users somebody
+ * else serves; userdata is passed to it. */
+int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index, UserdbHidden hidden, void *userdata);
 
 /* The same with an index of its own for the homes of home (borrowed: must outlive s), brought up to date
  * before every call (the file of the name asked for, or the whole directory for a lookup by id and an

@@ -48,6 +48,8 @@ static inline char *config_value_text(const Config *c, const char *key)
                 s = strdup(buf);
         } else if (streq(key, "users.storage"))
                 s = strdup(config_storage_to_string(c->users.storage));
+        else if (streq(key, "users.activation"))
+                s = strdup(config_activation_to_string(c->users.activation));
         else if (streq(key, "users.disk-size")) {
                 if (asprintf(&s, "%llu", (unsigned long long) c->users.disk_size) < 0)
                         s = NULL;

@@ -140,6 +140,8 @@ static const ErrorCase cases[] = {
           "item 3: group 'sudo' is listed twice" },
         { "users:\n  storage: tmpfs\n", -EBADMSG, 2, "users.storage",
           "must be directory, subvolume or luks" },
+        { "users:\n  activation: boot\n", -EBADMSG, 2, "users.activation", "must be start or login" },
+        { "users:\n  activation: [login]\n", -EBADMSG, 2, "users.activation", "expected a string" },
         { "users:\n  disk-size: 20X\n", -EBADMSG, 2, "users.disk-size", "not a size" },
         { "users:\n  disk-size: G\n", -EBADMSG, 2, "users.disk-size", "not a size" },
         { "users:\n  disk-size: 1GB\n", -EBADMSG, 2, "users.disk-size", "not a size" },

@@ -95,7 +95,7 @@ static int setup_with(void **state, bool indexed)
         assert_int_equal(varlink_server_new(f->e, f->path, 0666, -1, &f->s), 0);
         if (indexed) {
                 assert_int_equal(userdb_index_new(f->home, SERVICE, &f->index), 0);
-                assert_int_equal(userdb_service_add_index(f->s, f->index), 0);
+                assert_int_equal(userdb_service_add_index(f->s, f->index, NULL, NULL), 0);
         } else
                 assert_int_equal(userdb_service_add(f->s, f->home, SERVICE), 0);
         *state = f;

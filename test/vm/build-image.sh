@@ -14,12 +14,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${COREHOMED_VMTEST_CACHE:-/var/cache/corehomed-vmtest}
 
 # The guest: systemd as PID 1, udev, the kernel (its modules: virtio, xhci, usb-storage, vfat, ext4, 9p,
-# dm-crypt) and the libraries corehomed links against. No compiler: corehomed comes in over 9p, built on
-# the host and staged with `meson install --destdir`.
+# dm-crypt) and the libraries corehomed links against. systemd-homed brings homectl, pam_systemd_home (its
+# pam-auth-update profile, enabled) and the real homed for the org.freedesktop.home1 scenarios; the image
+# masks the daemon (customize.sh), so corehomed serves org.freedesktop.home1 unless a scenario starts homed.
+# No compiler: corehomed comes in over 9p, built on the host and staged with `meson install --destdir`.
 packages=(
 	systemd systemd-sysv udev kmod dbus libpam-systemd libnss-systemd systemd-userdbd
 	linux-image-amd64 initramfs-tools
 	util-linux mount e2fsprogs dosfstools cryptsetup-bin procps pamtester
+	systemd-homed
 	libjansson4 libgpgme11 libyaml-0-2 libcryptsetup12 libudev1 libcurl4 libssl3 libsystemd0
 	openssl # the fleet scenario's HTTPS server in the guest (openssl s_server -WWW on loopback)
 	openssh-server # the ssh-technician scenario: Debian's sshd on the guest's loopback (and its ssh client)

@@ -262,6 +262,13 @@ plug_and_wait_user() {
 	LATENCY=$(vm_since "$VM_PLUG_T")
 }
 
+# ---- org.freedesktop.home1 scenarios (test/vm/home1-scenarios.sh): a boot of their own ------------------
+. "$here/home1-scenarios.sh"
+if home1_selected "${selected[@]}"; then
+	home1_run "${selected[@]}"
+	exit $((failures > 0))
+fi
+
 # ===== 7: the installed unit polls a fleet server (a boot of its own) ======================================
 # An HTTPS server inside the guest on loopback (openssl s_server -WWW) with a CA made here; corehomed
 # installed with a fleet: section and started by systemd from its real units polls by itself (no PollFleet,
@@ -842,6 +849,7 @@ result 4-expiry-while-off $s4b "removed at the next boot's catch-up"
 
 vm_poweroff 120 || why "boot 2: the guest did not power off cleanly"
 echo "vm: boot 1 ready in ${boot1} s, boot 2 in ${boot2} s" >&2
+[ ${#selected[@]} = 0 ] && home1_run
 if [ $failures -gt 0 ]; then
 	vm_log "corehomed's journal of the run:"
 	python3 "$J" "$results/all.json" lines >&2 2>/dev/null

@@ -17,5 +17,8 @@ for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_re
 	getty@tty1.service serial-getty@ttyS0.service systemd-networkd-wait-online.service; do
 	ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
+# systemd-homed is installed for its clients and as the real thing to compare with; corehomed serves
+# org.freedesktop.home1 unless a scenario unmasks and starts homed (docs/home1.md, Mode 1 / Mode 2).
+ln -sf /dev/null "$root/etc/systemd/system/systemd-homed.service"
 # Root without a password: the guest has no network and lives for one test run.
 chroot "$root" passwd -d root >/dev/null
