@@ -4,7 +4,7 @@
 
 _corehomed() {
         local cur=${COMP_WORDS[COMP_CWORD]}
-        local opts="--root= --userdb-socket= --manager-socket= --allow-any-media --help --version"
+        local opts="--root= --userdb-socket= --manager-socket= --allow-any-media --home1= --help --version"
 
         case $cur in
         --root=*)
@@ -14,6 +14,9 @@ _corehomed() {
         --userdb-socket=* | --manager-socket=*)
                 mapfile -t COMPREPLY < <(compgen -f -P "${cur%%=*}=" -- "${cur#*=}")
                 compopt -o nospace 2>/dev/null
+                ;;
+        --home1=*)
+                mapfile -t COMPREPLY < <(compgen -W "auto serve handover off" -P --home1= -- "${cur#--home1=}")
                 ;;
         *)
                 mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")

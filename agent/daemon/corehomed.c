@@ -282,7 +282,8 @@ static void help(void)
                "  --home1=MODE           org.freedesktop.home1 on the system bus: auto (serve it, or hand\n"
                "                         the homes to a running systemd-homed), serve, handover or off;\n"
                "                         default auto, off with --root\n"
-               "  -h, --help             show this help\n\n"
+               "  -h, --help             show this help\n"
+               "  --version              show the version\n\n"
                "Sockets passed by systemd (FileDescriptorName=userdb / manager) take precedence over the\n"
                "paths. See corehomed(8) and corehomed.yaml(5).\n",
                DAEMON_USERDB_SOCKET_DEFAULT, MANAGER_SOCKET_DEFAULT);

@@ -40,7 +40,7 @@ ok "corehomectl --version and corehomed --version print '<name> $version'"
 "$corehomectl" --help | sed -n '/^Commands:/,/^$/ { s/^  \([a-z][a-z-]*\).*/\1/p }' | sort >"$scratch/verbs"
 [ "$(wc -l <"$scratch/verbs")" -ge 15 ] || fail "corehomectl --help lists only: $(tr '\n' ' ' <"$scratch/verbs")"
 # options FILE: the long options ("--name", without "=VALUE") of the option lines of a --help text.
-options() { grep -oE '^  (-[a-z], )?--[a-z-]+' "$1" | sed 's/^.*--/--/' | sort -u; }
+options() { grep -oE '^  (-[a-z], )?--[a-z0-9-]+' "$1" | sed 's/^.*--/--/' | sort -u; }
 "$corehomectl" --help >"$scratch/help"
 options "$scratch/help" >"$scratch/global-options"
 "$corehomed" --help >"$scratch/corehomed-help"
@@ -50,7 +50,7 @@ while read -r verb; do
         "$corehomectl" "$verb" --help >"$scratch/help-$verb" || fail "corehomectl $verb --help exited $?"
         # The usage line's options ("--key=NAME", "[--account=ID]") and the option lines.
         { options "$scratch/help-$verb"; sed -n '1s/^Usage: [^]]*\]\] \[--json\] //p' "$scratch/help-$verb" |
-                grep -oE -- '--[a-z-]+' || true; } | sort -u | grep -vx -- '--help' >"$scratch/options-$verb" || true
+                grep -oE -- '--[a-z0-9-]+' || true; } | sort -u | grep -vx -- '--help' >"$scratch/options-$verb" || true
 done <"$scratch/verbs"
 [ -s "$scratch/options-sign" ] && [ -s "$scratch/options-import" ] || fail "no options found for sign or import"
 # The configuration keys: the names of agent/config/config.c's key tables ({ "KEY", parse_... }).
