@@ -54,6 +54,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TrustReport *, trust_report_free)
 /* Opens the database below root (NULL or "/" for the real root) for checks at time now. Loads the trusted
  * roots and the stored assertions (decoded, not re-verified) and the time floor. */
 int trust_db_open(const char *root, usec_t now, TrustDb **ret, char **ret_error);
+/* A database of trusted roots only, held in memory: nothing stored below a root, no time floor. For checking
+ * what a fleet publisher serves against the roots its devices trust (agent/fleet/fleet-publish.c), so it
+ * never serves what they would refuse. The assertions of trusted are taken over (the list is left with
+ * NULL items). trust_db_import() on it fails with -EROFS. */
+int trust_db_new_trusted(AssertionList *trusted, usec_t now, TrustDb **ret, char **ret_error);
 TrustDb *trust_db_free(TrustDb *db);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustDb *, trust_db_free)
 #define _cleanup_trust_db_ _cleanup_(trust_db_freep)

@@ -38,6 +38,7 @@ int verb_expire(const CliContext *ctx, int argc, char **argv);
 int verb_sign(const CliContext *ctx, int argc, char **argv);
 int verb_export_key(const CliContext *ctx, int argc, char **argv);
 int verb_status(const CliContext *ctx, int argc, char **argv);
+int verb_fleet(const CliContext *ctx, int argc, char **argv);
 
 /* Prints "corehomectl: PREFIX: message" on stderr; PREFIX names the file/assertion/user concerned. */
 void cli_error(const char *prefix, const char *format, ...) __attribute__((format(printf, 2, 3)));

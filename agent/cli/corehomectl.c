@@ -39,6 +39,8 @@ static const Verb verbs[] = {
         { "export-key", verb_export_key,
           "export-key [--account=ID] NAME  print a GnuPG key as an assertion key" },
         { "status", verb_status, "status                          device identity, trust roots, counts" },
+        { "fleet", verb_fleet,
+          "fleet publish --inventory=FILE --out=DIR --trusted=FILE ASSERTIONS...   build a fleet's tree" },
 };
 
 void cli_error(const char *prefix, const char *format, ...)
@@ -79,7 +81,7 @@ static void help(void)
                "Provision users from signed Ubuntu Core system-user assertions.\n\n"
                "Options:\n"
                "  --root=DIR       work offline on the tree below DIR (no daemon)\n"
-               "  --now=TIME       with --root: take TIME (RFC 3339) as the current time\n"
+               "  --now=TIME       with --root (or fleet publish): take TIME (RFC 3339) as the current time\n"
                "  --json           print machine-readable JSON on stdout\n"
                "  -h, --help       show this help\n\n"
                "Commands:\n");
@@ -127,7 +129,8 @@ int main(int argc, char **argv)
                 }
         }
 
-        if (ctx.now_set && !ctx.root) {
+        /* fleet publish works on files only, like --root: its time may be fixed too. */
+        if (ctx.now_set && !ctx.root && !(optind < argc && streq(argv[optind], "fleet"))) {
                 cli_error(NULL, "--now is only allowed together with --root");
                 return EXIT_USAGE;
         }
