@@ -81,7 +81,8 @@ static void help(void)
                "Provision users from signed Ubuntu Core system-user assertions.\n\n"
                "Options:\n"
                "  --root=DIR       work offline on the tree below DIR (no daemon)\n"
-               "  --now=TIME       with --root (or fleet publish): take TIME (RFC 3339) as the current time\n"
+               "  --now=TIME       with --root (or fleet publish): take TIME (RFC 3339) as the current "
+               "time\n"
                "  --json           print machine-readable JSON on stdout\n"
                "  -h, --help       show this help\n\n"
                "Commands:\n");

@@ -85,7 +85,8 @@ static int publish(const CliContext *ctx, int argc, char **argv)
                         break;
                 case ARG_TRUSTED:
                         if (n_trusted == ELEMENTSOF(trusted)) {
-                                cli_error("fleet publish", "more than %zu --trusted files", ELEMENTSOF(trusted));
+                                cli_error("fleet publish", "more than %zu --trusted files",
+                                          ELEMENTSOF(trusted));
                                 return EXIT_USAGE;
                         }
                         trusted[n_trusted++] = optarg;
@@ -94,8 +95,9 @@ static int publish(const CliContext *ctx, int argc, char **argv)
                         return EXIT_USAGE;
                 }
         if (!inventory_path || !out || n_trusted == 0 || optind >= argc) {
-                cli_error("fleet publish", "needs --inventory=FILE, --out=DIR, --trusted=FILE (the devices' "
-                                           "roots, to check the input against) and ASSERTIONS...; see --help");
+                cli_error("fleet publish",
+                          "needs --inventory=FILE, --out=DIR, --trusted=FILE (the devices' "
+                          "roots, to check the input against) and ASSERTIONS...; see --help");
                 return EXIT_USAGE;
         }
 

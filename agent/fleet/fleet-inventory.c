@@ -18,11 +18,14 @@
 #include "yaml-strict.h"
 
 /* The messages below spell the limits out. */
-_Static_assert(FLEET_INVENTORY_SIZE_MAX == 16777216, "update the messages that name FLEET_INVENTORY_SIZE_MAX");
-_Static_assert(FLEET_INVENTORY_DEVICES_MAX == 100000, "update the messages that name FLEET_INVENTORY_DEVICES_MAX");
+_Static_assert(FLEET_INVENTORY_SIZE_MAX == 16777216,
+               "update the messages that name FLEET_INVENTORY_SIZE_MAX");
+_Static_assert(FLEET_INVENTORY_DEVICES_MAX == 100000,
+               "update the messages that name FLEET_INVENTORY_DEVICES_MAX");
 _Static_assert(FLEET_INVENTORY_LABELS_MAX == 32, "update the messages that name FLEET_INVENTORY_LABELS_MAX");
 
-#define INVENTORY_VALUE_MAX 256 /* bytes of brand-id, series, serial or model: far more than any may have */
+#define INVENTORY_VALUE_MAX 256 /* bytes of brand-id, series, serial or model: far more than any may have \
+                                 */
 
 typedef struct Parser {
         YamlStrict y;
@@ -157,10 +160,11 @@ static int check_serial(Parser *p, const yaml_event_t *v, const char *key, const
         /* The serial becomes a path segment of the tree and of the device's fleet.url: only characters
          * a URL path carries as they are, so the device's URL and the file name are the same bytes. */
         if (!fleet_url_segment_is_valid(serial))
-                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
-                                    "serial '%s' cannot be a URL path segment as it is (only letters, digits "
-                                    "and . - _ ~ + = , are allowed; not . or ..)",
-                                    serial);
+                return parser_error(
+                        p, yaml_event_line(v), key, -EBADMSG,
+                        "serial '%s' cannot be a URL path segment as it is (only letters, digits "
+                        "and . - _ ~ + = , are allowed; not . or ..)",
+                        serial);
         first = json_object_get(p->serials, serial);
         if (first)
                 return parser_error(p, yaml_event_line(v), key, -EBADMSG,
@@ -201,8 +205,8 @@ static int parse_device(Parser *p, const yaml_event_t *start, size_t index)
                 yaml_strict_key_format(key, sizeof(key), section, name, k.data.scalar.length);
                 if (strlen(name) != k.data.scalar.length)
                         return parser_error(p, yaml_event_line(&k), key, -EBADMSG, "unknown key");
-                seen = streq(name, "serial") ? &seen_serial
-                       : streq(name, "model") ? &seen_model
+                seen = streq(name, "serial")   ? &seen_serial
+                       : streq(name, "model")  ? &seen_model
                        : streq(name, "labels") ? &seen_labels
                                                : NULL;
                 if (!seen)
@@ -234,7 +238,8 @@ static int parse_device(Parser *p, const yaml_event_t *start, size_t index)
         }
         if (!d.serial || !d.model) {
                 (void) snprintf(key, sizeof(key), "%s.%s", section, d.serial ? "model" : "serial");
-                return parser_error(p, d.line, key, -EBADMSG, "missing (every device has a serial and a model)");
+                return parser_error(p, d.line, key, -EBADMSG,
+                                    "missing (every device has a serial and a model)");
         }
         p->inv->devices[p->inv->n_devices++] = d;
         d = (FleetDevice){};
@@ -361,7 +366,8 @@ static int parse_stream(Parser *p)
         if (r < 0)
                 return r;
         if (end.type != YAML_STREAM_END_EVENT)
-                return parser_error(p, yaml_event_line(&end), NULL, -EBADMSG, "only one YAML document is allowed");
+                return parser_error(p, yaml_event_line(&end), NULL, -EBADMSG,
+                                    "only one YAML document is allowed");
         return 0;
 }
 

@@ -14,7 +14,8 @@
 #include "string-util.h"
 
 /* The messages below spell the limit out. */
-_Static_assert(FLEET_PUBLISH_ASSERTIONS_MAX == 16384, "update the messages that name FLEET_PUBLISH_ASSERTIONS_MAX");
+_Static_assert(FLEET_PUBLISH_ASSERTIONS_MAX == 16384,
+               "update the messages that name FLEET_PUBLISH_ASSERTIONS_MAX");
 _Static_assert(FLEET_PUBLISH_PREREQUISITES_MAX == 64,
                "update the messages that name FLEET_PUBLISH_PREREQUISITES_MAX");
 
@@ -44,8 +45,8 @@ static int read_input_file(const char *path, char **ret, size_t *ret_size, char 
         int r = read_file_bounded(AT_FDCWD, path, FLEET_BODY_MAX, ret, ret_size);
 
         if (r == -E2BIG)
-                return error_set(ret_error, r, "%s: larger than %d bytes (what a device reads at most)", path,
-                                 FLEET_BODY_MAX);
+                return error_set(ret_error, r, "%s: larger than %d bytes (what a device reads at most)",
+                                 path, FLEET_BODY_MAX);
         if (r == -ELOOP)
                 return error_set(ret_error, r, "%s: is a symbolic link, refusing to follow it", path);
         if (r == -EBADFD)
@@ -104,14 +105,15 @@ static int load_input_file(PublishInput *in, const char *path, char **ret_error)
         if (r < 0)
                 return r;
         if (b.list.n > FLEET_PUBLISH_ASSERTIONS_MAX - in->n)
-                return error_set(ret_error, -E2BIG, "%s: more than 16384 assertions in the input of one publish",
-                                 path);
+                return error_set(ret_error, -E2BIG,
+                                 "%s: more than 16384 assertions in the input of one publish", path);
         items = reallocarray(in->items, in->n + b.list.n, sizeof(PublishAssertion));
         if (!items)
                 return -ENOMEM;
         in->items = items;
         for (size_t i = 0; i < b.list.n; i++)
-                in->items[in->n++] = (PublishAssertion){ .assertion = TAKE_PTR(b.list.items[i]), .origin = path };
+                in->items[in->n++] =
+                        (PublishAssertion){ .assertion = TAKE_PTR(b.list.items[i]), .origin = path };
         return 0;
 }
 
@@ -140,25 +142,37 @@ static char *assertion_key(const Assertion *a)
 
 static int compare_keys(const void *x, const void *y)
 {
-        const PublishAssertion *a = *(const PublishAssertion *const *) x, *b = *(const PublishAssertion *const *) y;
+        const PublishAssertion *a = *(const PublishAssertion *const *) x,
+                               *b = *(const PublishAssertion *const *) y;
         return strcmp(a->key, b->key);
 }
 
 static int check_types(PublishInput *in, char **ret_error)
 {
+        size_t n_prerequisites = 0;
+
         for (size_t i = 0; i < in->n; i++) {
                 const Assertion *a = in->items[i].assertion;
                 _cleanup_free_ char *what = NULL;
 
-                if (streq(a->type, "account") || streq(a->type, "account-key") || streq(a->type, "model") ||
-                    streq(a->type, "system-user"))
+                if (streq(a->type, "account") || streq(a->type, "account-key")) {
+                        if (++n_prerequisites > FLEET_PUBLISH_PREREQUISITES_MAX)
+                                return error_set(
+                                        ret_error, -E2BIG,
+                                        "%s: more than 64 accounts and account-keys in the input (each "
+                                        "is a file in every device's directory)",
+                                        in->items[i].origin);
                         continue;
-                /* A feed is imported whole: one assertion a device has no use for is still stored, and one it
-                 * refuses takes the whole feed with it. Serve what the publisher can reason about. */
+                }
+                if (streq(a->type, "model") || streq(a->type, "system-user"))
+                        continue;
+                /* A feed is imported whole: one assertion a device has no use for is still stored, and one
+                 * it refuses takes the whole feed with it. Serve what the publisher can reason about. */
                 what = assertion_describe(a);
-                return error_set(ret_error, -EBADMSG,
-                                 "%s: %s: a fleet serves account, account-key, model and system-user assertions only",
-                                 in->items[i].origin, strempty(what));
+                return error_set(
+                        ret_error, -EBADMSG,
+                        "%s: %s: a fleet serves account, account-key, model and system-user assertions only",
+                        in->items[i].origin, strempty(what));
         }
         return 0;
 }
@@ -248,10 +262,6 @@ static void sort_unique(PublishInput *in, PublishAssertion **group, size_t *n)
 
 static int check_prerequisite_names(PublishInput *in, char **ret_error)
 {
-        if (in->n_prerequisites > FLEET_PUBLISH_PREREQUISITES_MAX)
-                return error_set(ret_error, -E2BIG,
-                                 "more than 64 accounts and account-keys in the input (each is a file in every "
-                                 "device's directory)");
         for (size_t i = 0; i < in->n_prerequisites; i++) {
                 const Assertion *a = in->prerequisites[i]->assertion;
                 bool key = streq(a->type, "account-key");
@@ -305,7 +315,8 @@ const FleetWire *publish_input_account(PublishInput *in, const char *account_id,
 
         for (size_t i = 0; i < in->n_prerequisites; i++) {
                 const Assertion *a = in->prerequisites[i]->assertion;
-                if (streq(a->type, "account") && streq(strempty(assertion_header_string(a, "account-id")), account_id))
+                if (streq(a->type, "account") &&
+                    streq(strempty(assertion_header_string(a, "account-id")), account_id))
                         return &in->prerequisites[i]->wire;
         }
         trusted = trust_db_find(in->db, "account", values);

@@ -151,9 +151,15 @@ int publish_tree_open(PublishTree *t, const char *out, char **ret_error)
         const char *name;
         int r;
 
-        *t = (PublishTree){ .generations_fd = -1, .lock_fd = -1, .current_fd = -1, .next_fd = -1,
-                            .current_devices_fd = -1, .next_devices_fd = -1, .current_prerequisites_fd = -1,
-                            .next_prerequisites_fd = -1, .now = time(NULL) };
+        *t = (PublishTree){ .generations_fd = -1,
+                            .lock_fd = -1,
+                            .current_fd = -1,
+                            .next_fd = -1,
+                            .current_devices_fd = -1,
+                            .next_devices_fd = -1,
+                            .current_prerequisites_fd = -1,
+                            .next_prerequisites_fd = -1,
+                            .now = time(NULL) };
         copy = strdup(out);
         if (!copy)
                 return -ENOMEM;
@@ -168,7 +174,8 @@ int publish_tree_open(PublishTree *t, const char *out, char **ret_error)
                 return -ENOMEM;
 
         if (mkdir(t->generations, TREE_DIR_MODE) < 0 && errno != EEXIST)
-                return error_set(ret_error, -errno, "%s: cannot create: %s", t->generations, strerror(errno));
+                return error_set(ret_error, -errno, "%s: cannot create: %s", t->generations,
+                                 strerror(errno));
         t->generations_fd = open(t->generations, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (t->generations_fd < 0)
                 return error_set(ret_error, -errno, "%s: %s", t->generations, strerror(errno));
@@ -213,8 +220,8 @@ int publish_tree_open(PublishTree *t, const char *out, char **ret_error)
                 return -ENOMEM;
         t->next_fd = make_dir_at(t->generations_fd, next_name);
         if (t->next_fd < 0)
-                return error_set(ret_error, t->next_fd, "%s/%s: cannot create: %s", t->generations, next_name,
-                                 strerror(-t->next_fd));
+                return error_set(ret_error, t->next_fd, "%s/%s: cannot create: %s", t->generations,
+                                 next_name, strerror(-t->next_fd));
         t->next_devices_fd = make_dir_at(t->next_fd, "devices");
         if (t->next_devices_fd < 0)
                 return error_set(ret_error, t->next_devices_fd, "%s/%s/devices: cannot create: %s",
@@ -266,8 +273,8 @@ static int same_file(PublishTree *t, int old_dir, const char *name, const void *
 
 /* new_dir/name := data: a link to old_dir/name when identical, else a new file whose mtime is later than
  * the old file's (the ETag of "mtime-size" servers must change although both may be of this second). */
-static int put_file(PublishTree *t, int old_dir, int new_dir, const char *name, const void *data, size_t size,
-                    bool *ret_written)
+static int put_file(PublishTree *t, int old_dir, int new_dir, const char *name, const void *data,
+                    size_t size, bool *ret_written)
 {
         _cleanup_close_ int fd = -1;
         struct stat old;
@@ -361,7 +368,8 @@ int publish_tree_put_device(PublishTree *t, const char *serial, const void *feed
                 old_path = strprintf("%s/assertions", serial);
                 if (!old_path)
                         return -ENOMEM;
-                old_fd = openat(t->current_devices_fd, old_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                old_fd = openat(t->current_devices_fd, old_path,
+                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         r = put_file(t, old_fd, assertions_fd, FLEET_PUBLISH_FEED_FILE, feed, size, ret_written);
         if (r < 0)
@@ -452,7 +460,12 @@ void publish_tree_done(PublishTree *t)
         free(t->generations);
         free(t->link_target);
         free(t->buffer);
-        *t = (PublishTree){ .generations_fd = -1, .lock_fd = -1, .current_fd = -1, .next_fd = -1,
-                            .current_devices_fd = -1, .next_devices_fd = -1, .current_prerequisites_fd = -1,
+        *t = (PublishTree){ .generations_fd = -1,
+                            .lock_fd = -1,
+                            .current_fd = -1,
+                            .next_fd = -1,
+                            .current_devices_fd = -1,
+                            .next_devices_fd = -1,
+                            .current_prerequisites_fd = -1,
                             .next_prerequisites_fd = -1 };
 }

@@ -151,8 +151,8 @@ static int manifest_read(Publish *p, char **ret_error)
                                  p->tree.current, FLEET_PUBLISH_MANIFEST_SUFFIX, strerror(-r));
         m = json_loadb(text, size, JSON_REJECT_DUPLICATES, &e);
         if (!json_is_object(json_object_get(m, "assertions")))
-                return error_set(ret_error, -EBADMSG, "%s/%" PRIu64 "%s: not a manifest", p->tree.generations,
-                                 p->tree.current, FLEET_PUBLISH_MANIFEST_SUFFIX);
+                return error_set(ret_error, -EBADMSG, "%s/%" PRIu64 "%s: not a manifest",
+                                 p->tree.generations, p->tree.current, FLEET_PUBLISH_MANIFEST_SUFFIX);
         p->served_before = json_incref(json_object_get(m, "assertions"));
         return 0;
 }
@@ -179,18 +179,20 @@ static int check_against_served(Publish *p, const PublishAssertion *a, char **re
                 return 0;
         what = assertion_describe(a->assertion);
         if (a->assertion->revision < revision)
-                return error_set(ret_error, -ESTALE,
-                                 "%s: %s: revision %" PRId64 " is older than revision %" PRId64
-                                 " served by generation %" PRIu64
-                                 ": devices that stored it refuse the older one as a replay, and with it their "
-                                 "whole feed",
-                                 a->origin, strempty(what), a->assertion->revision, revision, p->tree.current);
-        return error_set(ret_error, -ESTALE,
-                         "%s: %s: revision %" PRId64 " differs from the revision %" PRId64
-                         " served by generation %" PRIu64
-                         ": devices that stored it refuse it as a conflict, and with it their whole feed; give "
-                         "the change a higher revision",
-                         a->origin, strempty(what), a->assertion->revision, revision, p->tree.current);
+                return error_set(
+                        ret_error, -ESTALE,
+                        "%s: %s: revision %" PRId64 " is older than revision %" PRId64
+                        " served by generation %" PRIu64
+                        ": devices that stored it refuse the older one as a replay, and with it their "
+                        "whole feed",
+                        a->origin, strempty(what), a->assertion->revision, revision, p->tree.current);
+        return error_set(
+                ret_error, -ESTALE,
+                "%s: %s: revision %" PRId64 " differs from the revision %" PRId64
+                " served by generation %" PRIu64
+                ": devices that stored it refuse it as a conflict, and with it their whole feed; give "
+                "the change a higher revision",
+                a->origin, strempty(what), a->assertion->revision, revision, p->tree.current);
 }
 
 static int check_served_before(Publish *p, char **ret_error)
@@ -221,12 +223,13 @@ static int check_served_before(Publish *p, char **ret_error)
                 if (present)
                         continue;
                 email = strchr(brand, '\x1f');
-                r = report_note(p->report,
-                                strprintf("system-user brand-id=%.*s email=%s: served by generation %" PRIu64
-                                          ", not in this input: devices that have it keep the user (to take it "
-                                          "away, publish a newer revision whose until has passed)",
-                                          (int) (email ? email - brand : 0), brand, email ? email + 1 : "",
-                                          p->tree.current));
+                r = report_note(
+                        p->report,
+                        strprintf("system-user brand-id=%.*s email=%s: served by generation %" PRIu64
+                                  ", not in this input: devices that have it keep the user (to take it "
+                                  "away, publish a newer revision whose until has passed)",
+                                  (int) (email ? email - brand : 0), brand, email ? email + 1 : "",
+                                  p->tree.current));
                 if (r < 0)
                         return r;
         }
@@ -243,8 +246,8 @@ static bool model_matches(const Model *m, const FleetInventory *inv, const Fleet
 
 /* The identity the device has (its corehomed.yaml and stored model must say the same): brand and series
  * from the input's model assertion for the device's model, or from the inventory's brand-id and series. */
-static int device_identity(Publish *p, const FleetDevice *d, DeviceIdentity *ret, const PublishAssertion **ret_model,
-                           char **ret_error)
+static int device_identity(Publish *p, const FleetDevice *d, DeviceIdentity *ret,
+                           const PublishAssertion **ret_model, char **ret_error)
 {
         const FleetInventory *inv = p->o->inventory;
         const PublishAssertion *found = NULL;
@@ -272,7 +275,9 @@ static int device_identity(Publish *p, const FleetDevice *d, DeviceIdentity *ret
                 .brand_id = found ? found->model->brand_id : inv->brand_id,
                 .model = d->model,
                 .serial = d->serial,
-                .series = found ? found->model->series : inv->series ? inv->series : CONFIG_SERIES_DEFAULT,
+                .series = found         ? found->model->series
+                          : inv->series ? inv->series
+                                        : CONFIG_SERIES_DEFAULT,
                 .model_assertion = found ? found->model : NULL,
                 .sources = DEVICE_IDENTITY_FROM_CONFIG | (found ? DEVICE_IDENTITY_FROM_MODEL : 0),
         };
@@ -282,7 +287,8 @@ static int device_identity(Publish *p, const FleetDevice *d, DeviceIdentity *ret
 
 /* --- each device's feed --- */
 
-static int put_device(Publish *p, const FleetDevice *d, const DeviceIdentity *id, const PublishAssertion *model)
+static int put_device(Publish *p, const FleetDevice *d, const DeviceIdentity *id,
+                      const PublishAssertion *model)
 {
         const FleetPublishOptions *o = p->o;
         FleetWire account = {};
@@ -341,16 +347,17 @@ static int put_devices(Publish *p, char **ret_error)
                         return r;
                 r = put_device(p, d, &id, model);
                 if (r == -ENODATA)
-                        return error_set(ret_error, -EXDEV,
-                                         "%s:%u: device %s: nothing to serve: no grant applies, the input has no "
-                                         "model assertion for model %s and no account %s",
-                                         inv->name, d->line, d->serial, d->model, id.brand_id);
+                        return error_set(
+                                ret_error, -EXDEV,
+                                "%s:%u: device %s: nothing to serve: no grant applies, the input has no "
+                                "model assertion for model %s and no account %s",
+                                inv->name, d->line, d->serial, d->model, id.brand_id);
                 if (r == -E2BIG)
-                        return error_set(ret_error, -EXDEV,
-                                         "%s:%u: device %s: its feed would hold more than %d assertions or %d "
-                                         "bytes, which the device refuses",
-                                         inv->name, d->line, d->serial, FLEET_FEED_ASSERTIONS_MAX,
-                                         FLEET_BODY_MAX);
+                        return error_set(
+                                ret_error, -EXDEV,
+                                "%s:%u: device %s: its feed would hold more than %d assertions or %d "
+                                "bytes, which the device refuses",
+                                inv->name, d->line, d->serial, FLEET_FEED_ASSERTIONS_MAX, FLEET_BODY_MAX);
                 if (r < 0)
                         return error_set(ret_error, r, "%s/%" PRIu64 "/devices/%s: cannot write: %s",
                                          p->tree.generations, p->tree.next, d->serial, strerror(-r));
@@ -367,12 +374,13 @@ static int put_prerequisites(Publish *p, char **ret_error)
         for (size_t i = 0; i < p->in.n_prerequisites; i++) {
                 const PublishAssertion *a = p->in.prerequisites[i];
                 bool key = streq(a->assertion->type, "account-key"), written = false;
-                const char *id = assertion_header_string(a->assertion, key ? "public-key-sha3-384" : "account-id");
+                const char *id =
+                        assertion_header_string(a->assertion, key ? "public-key-sha3-384" : "account-id");
                 int r;
 
                 p->prerequisite_names[i] = (PublishPrerequisiteName){ .type = a->assertion->type, .id = id };
-                r = publish_tree_put_prerequisite(&p->tree, a->assertion->type, id, a->wire.data, a->wire.size,
-                                                  &written);
+                r = publish_tree_put_prerequisite(&p->tree, a->assertion->type, id, a->wire.data,
+                                                  a->wire.size, &written);
                 if (r < 0)
                         return error_set(ret_error, r, "%s/%" PRIu64 "/%s/%s/%s: cannot write: %s",
                                          p->tree.generations, p->tree.next, FLEET_PUBLISH_PREREQUISITES_DIR,
@@ -426,8 +434,13 @@ int fleet_publish(const FleetPublishOptions *o, FleetPublishReport *ret, char **
         r = provision_report_new(PROVISION_REPORT_IMPORT, &ret->verification);
         if (r < 0)
                 return r;
-        p.tree = (PublishTree){ .generations_fd = -1, .lock_fd = -1, .current_fd = -1, .next_fd = -1,
-                                .current_devices_fd = -1, .next_devices_fd = -1, .current_prerequisites_fd = -1,
+        p.tree = (PublishTree){ .generations_fd = -1,
+                                .lock_fd = -1,
+                                .current_fd = -1,
+                                .next_fd = -1,
+                                .current_devices_fd = -1,
+                                .next_devices_fd = -1,
+                                .current_prerequisites_fd = -1,
                                 .next_prerequisites_fd = -1 };
 
         /* Everything that can be refused is decided before the tree is touched. */
@@ -496,7 +509,7 @@ json_t *fleet_publish_report_json(const FleetPublishReport *r)
                       (json_int_t) r->n_devices, "feeds-written", (json_int_t) r->n_feeds_written,
                       "feeds-unchanged", (json_int_t) r->n_feeds_unchanged, "prerequisites",
                       (json_int_t) r->n_prerequisites, "prerequisites-written",
-                      (json_int_t) r->n_prerequisites_written, "grants", grants, "notes", notes, "assertions",
-                      json_object_get(verification, "assertions"));
+                      (json_int_t) r->n_prerequisites_written, "grants", grants, "notes", notes,
+                      "assertions", json_object_get(verification, "assertions"));
         return TAKE_PTR(o);
 }

@@ -90,10 +90,10 @@ int fleet_inventory_load(const char *path, FleetInventory **ret, ConfigError *er
 /* --- publishing --- */
 
 typedef struct FleetPublishOptions {
-        const char *out;              /* DIR: the symlink a web server uses as its document root */
-        char *const *inputs;          /* assertion files: plain streams or framed feeds */
+        const char *out;     /* DIR: the symlink a web server uses as its document root */
+        char *const *inputs; /* assertion files: plain streams or framed feeds */
         size_t n_inputs;
-        char *const *trusted;         /* the devices' trusted roots (their etc/corehomed/trusted/ files) */
+        char *const *trusted; /* the devices' trusted roots (their etc/corehomed/trusted/ files) */
         size_t n_trusted;
         const FleetInventory *inventory;
         usec_t now; /* the publish's time: key validity, and grants held back until their since */
@@ -128,7 +128,8 @@ typedef struct FleetPublishReport {
         size_t n_prerequisites_written;
         FleetGrantSummary *grants; /* one per system-user of the input, in feed order */
         size_t n_grants;
-        char **notes; /* things the operator should know (a grant dropped from the input...), NULL-terminated */
+        char **notes; /* things the operator should know (a grant dropped from the input...), NULL-terminated
+                       */
 } FleetPublishReport;
 
 void fleet_publish_report_done(FleetPublishReport *r);

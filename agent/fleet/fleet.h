@@ -149,7 +149,8 @@ int fleet_feed_add(AssertionBatch *b, const char *name, const char *data, size_t
 /* The body a device reads as its feed (what fleet_feed_add() takes back): the wire forms of n assertions
  * (each as assertion_encode() writes it, ending in "\n") as one plain stream when n <= ASSERTION_STREAM_MAX,
  * otherwise a framed feed of streams of ASSERTION_STREAM_MAX each. Appended to out (out->max bounds it).
- * -ENODATA for none (a device refuses an empty feed), -E2BIG beyond FLEET_FEED_ASSERTIONS_MAX or out->max. */
+ * -ENODATA for none (a device refuses an empty feed), -E2BIG beyond FLEET_FEED_ASSERTIONS_MAX or out->max.
+ */
 typedef struct FleetWire {
         const char *data;
         size_t size;
