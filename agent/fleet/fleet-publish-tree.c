@@ -108,6 +108,8 @@ static int remove_generations(PublishTree *t, uint64_t keep, uint64_t keep_too, 
         if (!d)
                 return -errno;
         fd = -1; /* the DIR owns it now */
+        /* A duplicate shares the file offset with generations_fd: an earlier pass left it at the end. */
+        rewinddir(d);
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 _cleanup_free_ char *copy = strdup(de->d_name), *path = NULL;
                 char *suffix;
