@@ -339,7 +339,7 @@ static int put_devices(Publish *p, char **ret_error)
         for (size_t i = 0; i < inv->n_devices; i++) {
                 const FleetDevice *d = &inv->devices[i];
                 DeviceIdentity id;
-                const PublishAssertion *model;
+                const PublishAssertion *model = NULL;
                 int r;
 
                 r = device_identity(p, d, &id, &model, ret_error);

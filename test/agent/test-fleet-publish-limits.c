@@ -65,7 +65,7 @@ static int teardown(void **state)
         char command[128];
 
         snprintf(command, sizeof(command), "rm -rf '%s'", f->dir);
-        (void) system(command);
+        assert_int_equal(system(command), 0);
         free(f->account);
         free(f->account_key);
         free(f->alice);
