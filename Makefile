@@ -9,20 +9,31 @@ DEB_PACKAGES := meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-
 	libcurl4-openssl-dev libssl-dev openssl libsystemd-dev libcmocka-dev \
 	systemd-homed systemd-userdbd libnss-systemd dbus util-linux mount e2fsprogs python3 \
 	golang-go golang-github-snapcore-snapd-dev golang-golang-x-crypto-dev golang-gopkg-check.v1-dev \
-	golang-gopkg-yaml.v2-dev golang-gopkg-tomb.v2-dev golang-github-godbus-dbus-dev snapd \
+	golang-gopkg-yaml.v2-dev golang-gopkg-tomb.v2-dev golang-dbus-dev snapd \
 	qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk nginx nghttp2-client
+
+# Names must be real packages, never virtual ones (golang-github-godbus-dbus-dev is only a name other
+# packages depend on; golang-dbus-dev ships github.com/godbus/dbus): dpkg-query never reports a virtual
+# package as installed, so every `make` would run apt-get again. `make deps` fails when a name stays
+# missing after the install, and the test deb-packages checks that a second `make deps` has nothing to do.
+DEB_MISSING = for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || echo "$$p"; \
+	done
 
 FUZZ_SECONDS ?= 30
 
 .PHONY: build deps demo check bench fuzz vmtest format clean
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || echo "$$p"; \
-	done); \
+	@missing=$$($(DEB_MISSING)); \
 	if [ -n "$$missing" ]; then \
 		echo "make deps: installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+		missing=$$($(DEB_MISSING)); \
+		if [ -n "$$missing" ]; then \
+			echo "make deps: still not installed (a virtual package? name the real one):" $$missing >&2; \
+			exit 1; \
+		fi; \
 	fi
 
 build: deps

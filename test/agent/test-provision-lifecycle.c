@@ -136,6 +136,16 @@ static ProvisionReport *import_files(Fixture *f, ImportUsers users, ProvisionRep
         return report;
 }
 
+/* alice, created from the test stick. */
+static void create_alice(Fixture *f)
+{
+        _cleanup_provision_report_ ProvisionReport *r =
+                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
+
+        assert_int_equal(r->n_users, 1);
+        assert_int_equal(r->users[0].outcome, PROVISION_CREATED);
+}
+
 static bool has_user(Fixture *f, const char *name)
 {
         _cleanup_free_ char *record = NULL, *home = NULL;
@@ -172,10 +182,10 @@ static void test_import_media_creates_the_batch_users(void **state)
 static void test_same_batch_again_is_unchanged(void **state)
 {
         Fixture *f = *state;
-        _cleanup_provision_report_ ProvisionReport *first =
-                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
-        _cleanup_provision_report_ ProvisionReport *again =
-                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
+        _cleanup_provision_report_ ProvisionReport *again = NULL;
+
+        create_alice(f);
+        again = import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
 
         for (size_t i = 0; i < again->n_assertions; i++)
                 assert_int_equal(again->assertions[i].verdict, TRUST_VERDICT_UNCHANGED);
@@ -197,11 +207,10 @@ static void test_import_only_creates_nobody(void **state)
 static void test_update_then_revoke(void **state)
 {
         Fixture *f = *state;
-        _cleanup_provision_report_ ProvisionReport *created =
-                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
-        _cleanup_provision_report_ ProvisionReport *r1 =
-                import_files(f, IMPORT_USERS_NONE, PROVISION_REPORT_IMPORT, "alice-r1.system-user", NULL);
-        _cleanup_provision_report_ ProvisionReport *updated = NULL, *revoked = NULL, *r2 = NULL;
+        _cleanup_provision_report_ ProvisionReport *r1 = NULL, *updated = NULL, *revoked = NULL, *r2 = NULL;
+
+        create_alice(f);
+        r1 = import_files(f, IMPORT_USERS_NONE, PROVISION_REPORT_IMPORT, "alice-r1.system-user", NULL);
 
         assert_int_equal(r1->assertions[0].verdict, TRUST_VERDICT_UPDATED);
         assert_int_equal(provision_report_new(PROVISION_REPORT_USERS, &updated), 0);
@@ -213,6 +222,7 @@ static void test_update_then_revoke(void **state)
 
         r2 = import_files(f, IMPORT_USERS_NONE, PROVISION_REPORT_IMPORT, "alice-r2-revoked.system-user",
                           NULL);
+        assert_true(r2->committed);
         assert_int_equal(provision_report_new(PROVISION_REPORT_USERS, &revoked), 0);
         assert_int_equal(provision_create_users(f->p, NULL, revoked), 0);
         assert_int_equal(revoked->users[0].outcome, PROVISION_REMOVED);
@@ -270,10 +280,9 @@ static void test_expire(void **state)
 static void test_remove(void **state)
 {
         Fixture *f = *state;
-        _cleanup_provision_report_ ProvisionReport *r =
-                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
         _cleanup_free_ char *error = NULL;
 
+        create_alice(f);
         assert_int_equal(provision_remove_user(f->p, "alice", &error), 0);
         assert_false(has_user(f, "alice"));
         assert_int_equal(provision_remove_user(f->p, "alice", &error), -ENOENT);
@@ -284,14 +293,13 @@ static void test_remove(void **state)
 static void test_recover_undoes_create_and_finishes_update(void **state)
 {
         Fixture *f = *state;
-        _cleanup_provision_report_ ProvisionReport *r =
-                import_files(f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "stick.assert", NULL);
         _cleanup_json_ json_t *record = NULL, *half = NULL;
         _cleanup_free_ char *error = NULL;
         RecordError err = {};
         Intent *intents = NULL;
         size_t n = 0;
 
+        create_alice(f);
         half = json_pack("{s:s, s:s}", "userName", "bob", "disposition", "regular");
         assert_non_null(half);
         assert_int_equal(intent_begin(f->root, INTENT_CREATE, "bob", NULL), 0);

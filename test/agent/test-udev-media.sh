@@ -35,12 +35,13 @@ RULE="$SOURCE_DIR/udev/99-corehomed.rules"
 work=$(mktemp -d /tmp/test-udev-media.XXXXXX)
 loops=()
 tools=()
+declare -A lock_pids=()
 udevd_pid=
 rules_installed=()
 
 cleanup() {
         set +e
-        for pid in "${tools[@]}"; do
+        for pid in "${tools[@]}" "${lock_pids[@]}"; do
                 kill "$pid" 2>/dev/null
                 wait "$pid" 2>/dev/null
         done
@@ -79,6 +80,8 @@ if ! udevadm control --ping 2>/dev/null; then
         # No `udevadm trigger`: every device this test uses is attached after udevd started, and
         # re-triggering would replay add events to other tests' devices.
 fi
+# Events of loop devices an earlier test detached are delivered before this test attaches any.
+udevadm settle --timeout=30
 
 # make_stick NAME: builds NAME.img from directory NAME.d: an MBR with one Linux partition from 1 MiB
 # holding an ext4 file system populated from the directory.
@@ -95,24 +98,70 @@ make_stick() {
         rm -f "$work/$name.part"
 }
 
-# attach NAME: attaches NAME.img and sets $part to the partition's device node (a variable, not output:
-# $(attach) would run in a subshell and lose the loops list the cleanup needs). This kernel may lack
-# partition table parsers; partx then adds the partition through BLKPG, which emits the same add event.
-attach() {
-        local dev
-        dev=$(losetup -P --show -f "$work/$1.img")
+# lock_device DEV: holds a shared BSD lock on the loop device DEV (in a process of its own, which keeps the
+# device open) until unlock_device. Without it a partition can vanish under the test: udevd watches loop
+# devices, and when one that was open for writing is closed (losetup itself does that when it attaches)
+# udevd re-reads its partition table (BLKRRPART). This kernel has no partition table parsers, so the
+# re-read drops the partition partx added; when partx runs before udevd gets to it, the partition is gone
+# and a worker about to mount it reports "ENXIO the device vanished". (Seen by hand: opening a watched
+# loop device for writing and closing it drops its partx partition.) udevd skips the re-read when it
+# cannot take LOCK_EX on the disk (systemd's "Locking Block Device Access"); LOCK_SH still lets its
+# workers process the device's events.
+lock_device() {
+        local dev=$1 ready=$work/locked-${1##*/}
+        rm -f "$ready"
+        (exec {fd}<"$dev" && flock -s "$fd" && : >"$ready" && exec sleep infinity) </dev/null >/dev/null 2>&1 &
+        lock_pids[$dev]=$!
+        for _ in $(seq 100); do [ -e "$ready" ] && return 0; sleep 0.05; done
+        fail "cannot lock $dev"
+}
+
+# unlock_device DEV: ends the lock (and the holder's open file: a loop device still open when it is
+# detached stays attached until the last close).
+unlock_device() {
+        local pid=${lock_pids[$1]:-}
+        [ -n "$pid" ] || return 0
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true # 143: the holder ended by SIGTERM, as it should
+        unset "lock_pids[$1]"
+}
+
+# attach_locked IMG: attaches IMG with partition scanning to a free loop device that is locked before
+# the attach (see lock_device), adds its partitions, and sets $dev (a variable, not output: $(...) would
+# run in a subshell and lose the lists the cleanup needs). This kernel lacks partition table parsers;
+# partx adds the partition through BLKPG, which emits the same add event a parser would.
+attach_locked() {
+        local img=$1
+        dev=
+        for _ in 1 2 3; do
+                dev=$(losetup -f) || fail "no free loop device"
+                lock_device "$dev"
+                losetup -P "$dev" "$img" && break
+                # Taken between losetup -f and the attach (by someone not holding the systest lock).
+                unlock_device "$dev"
+                dev=
+        done
+        [ -n "$dev" ] || fail "cannot attach $img"
         loops+=("$dev")
-        if [ ! -b "${dev}p1" ]; then
-                partx -a "$dev" 2>/dev/null || true
-        fi
+        partx -a "$dev" 2>/dev/null || true
+}
+
+# attach NAME: attaches NAME.img and sets $part to its partition's device node.
+attach() {
+        attach_locked "$work/$1.img"
         for _ in $(seq 50); do [ -b "${dev}p1" ] && break; sleep 0.1; done
         [ -b "${dev}p1" ] || fail "no partition device for $dev"
         part="${dev}p1"
 }
 
+# detach DEV: detaches DEV and waits (up to 15 s) until it is free. While anything has the device open
+# (a worker's mount, which a killed worker's exit releases a moment later; udev's blkid probe) the kernel
+# only marks it to be detached at the last close: checking or reusing it at once raced with that.
 detach() {
         local dev=$1 keep=()
+        unlock_device "$dev"
         losetup -d "$dev" || true
+        for _ in $(seq 150); do [ -e "/sys/block/${dev#/dev/}/loop/backing_file" ] || break; sleep 0.1; done
         for l in "${loops[@]}"; do [ "$l" != "$dev" ] && keep+=("$l"); done
         loops=("${keep[@]}")
 }
@@ -214,10 +263,14 @@ n=$(tail -n +"$((good_seen + 1))" "$work/tool-any.out" | grep -c "^$good ")
 
 # Detach mid-read: the harness must survive and go on reading the next stick.
 seen=$(wc -l <"$work/tool-any.out")
-dev=$(losetup -P --show -f "$work/detach.img")
-loops+=("$dev")
-[ -b "${dev}p1" ] || partx -a "$dev" 2>/dev/null || true
+attach_locked "$work/detach.img"
 detach "$dev"
+# The number stays taken until the end. The next stick got the same loop device, so the same partition
+# node, and this stick's outcome (read before the detach landed: "OK 9"; or "ENOENT cannot start worker",
+# or "ENXIO the device vanished") was taken for the next stick's result: 6 failures in 15 runs here.
+truncate -s 1M "$work/placeholder.img"
+losetup "$dev" "$work/placeholder.img" || fail "cannot keep $dev taken"
+loops+=("$dev")
 sleep 1
 # If the read got that far, it failed for the right reason, not as a missing file.
 if tail -n +"$((seen + 1))" "$work/tool-any.out" | grep "^${dev}p1 " | grep -q "ERROR ENOENT .*no auto-import.assert"; then

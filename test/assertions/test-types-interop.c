@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Every system-user, model, account, account-key and serial that snapd produced (../shared/interop/snapd/)
+/* Every system-user, model, account, account-key and serial that snapd produced ($INTEROP_DIR/snapd/)
  * passes its typed view: our rules must never be stricter than snapd's on real assertions. */
 #include <dirent.h>
 

@@ -3,7 +3,7 @@
 set -uo pipefail
 builddir=${1:?usage: run-bench.sh BUILDDIR}
 export FIXTURES_DIR="$(cd "$(dirname "$0")/../fixtures" && pwd)"
-export INTEROP_DIR="$(cd "$(dirname "$0")/../../.." && pwd)/shared/interop"
+export INTEROP_DIR="$FIXTURES_DIR/interop"
 export BUILD_DIR="$builddir"
 status=0
 for exe in "$builddir"/test/bench/bench-*; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proof against the real thing: systemd-homed 252 lists a home our engine created on the real root file
 # system, reports it signed by a trusted foreign key, and activates it (directory storage).
-# Runs homed as ../shared/interop/README.md describes (own system bus, /run a mount point, / shared,
+# Runs homed without systemd as PID 1 (own system bus, /run a mount point, / shared,
 # /run/systemd/system for homectl) and undoes every step on exit. Needs root. Usage: test-homed-interop.sh HOME_TOOL
 set -uo pipefail
 

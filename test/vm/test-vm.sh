@@ -45,12 +45,16 @@ done
 image=$("$here/build-image.sh")
 case $? in
 0) ;;
-77) skip "the Debian 12 guest image could not be built here" ;;
+77) skip "the Debian 12 guest image could not be built here (reason above)" ;;
 *)
-	echo "FAIL: building the guest image failed"
+	echo "FAIL: building the guest image failed (log above)"
 	exit 1
 	;;
 esac
+image=$(vm_image_dir "$image") || {
+	echo "FAIL: build-image.sh did not name an image directory"
+	exit 1
+}
 
 run=$(mktemp -d /tmp/corehomed-vmtest.XXXXXX)
 cleanup() {

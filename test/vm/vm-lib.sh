@@ -10,6 +10,20 @@ VM_BOOTS=0
 
 vm_log() { echo "vm: $*" >&2; }
 
+# vm_image_dir OUTPUT: the image directory build-image.sh printed. Its standard output is that one line,
+# but a tool that writes to standard output must not turn into a path QEMU cannot open ("guest did not
+# boot" in every scenario): the last line counts, and it must hold a complete image.
+vm_image_dir() {
+	local dir=${1##*$'\n'} f
+	for f in complete rootfs.img vmlinuz initrd.img; do
+		if [ ! -f "$dir/$f" ]; then
+			vm_log "build-image.sh printed '$1': no $f in '$dir'"
+			return 1
+		fi
+	done
+	echo "$dir"
+}
+
 # vm_setup RUNDIR IMAGEDIR: the run directory (share/ is what the guest sees at /run/vmtest).
 vm_setup() {
 	VM_RUN=$1
@@ -36,11 +50,13 @@ vm_start() {
 	rm -f "$VM_QMP"
 	: >"$VM_SERIAL"
 	VM_T0=$EPOCHREALTIME
+	# modprobe.blacklist=9pnet_virtio: udev never loads the 9p transport, the guest's agent always does
+	# (test/vm/guest/corehomed-vmtest-agent): the share's mount does not depend on which comes first.
 	qemu-system-x86_64 \
 		-accel tcg,thread=multi -machine q35 -cpu max -smp 2 -m 1024 \
 		-nodefaults -no-user-config -display none -no-reboot -nic none \
 		-kernel "$VM_IMAGE/vmlinuz" -initrd "$VM_IMAGE/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 loglevel=4 panic=-1 corehomed.vmtest=1" \
+		-append "root=/dev/vda rw console=ttyS0 loglevel=4 panic=-1 corehomed.vmtest=1 modprobe.blacklist=9pnet_virtio" \
 		-drive "if=none,id=root,file=$disk,format=qcow2,discard=unmap" -device virtio-blk-pci,drive=root \
 		-device virtio-rng-pci \
 		-device qemu-xhci,id=xhci \
@@ -63,6 +79,11 @@ vm_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }
 vm_wait_ready() {
 	local deadline=$((SECONDS + $1))
 	while ! grep -q '^@@VMTEST@@ READY' "$VM_SERIAL" 2>/dev/null; do
+		if grep -q '^@@VMTEST@@ FAILED' "$VM_SERIAL" 2>/dev/null; then
+			vm_log "the guest agent failed to start; last serial lines:"
+			tail -n 20 "$VM_SERIAL" >&2
+			return 1
+		fi
 		if ! vm_running; then
 			vm_log "QEMU exited before the guest was ready; last serial lines:"
 			tail -n 20 "$VM_SERIAL" >&2
