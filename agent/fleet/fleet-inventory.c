@@ -24,8 +24,9 @@ _Static_assert(FLEET_INVENTORY_DEVICES_MAX == 100000,
                "update the messages that name FLEET_INVENTORY_DEVICES_MAX");
 _Static_assert(FLEET_INVENTORY_LABELS_MAX == 32, "update the messages that name FLEET_INVENTORY_LABELS_MAX");
 
-#define INVENTORY_VALUE_MAX 256 /* bytes of brand-id, series, serial or model: far more than any may have \
-                                 */
+#define INVENTORY_VALUE_MAX                                                           \
+        256 /* bytes of brand-id, series, serial or model: far more than any may have \
+             */
 
 typedef struct Parser {
         YamlStrict y;
