@@ -148,7 +148,7 @@ static void tree_close_fds(PublishTree *t)
 
 int publish_tree_open(PublishTree *t, const char *out, char **ret_error)
 {
-        _cleanup_free_ char *copy = NULL, *lock = NULL;
+        _cleanup_free_ char *copy = NULL;
         char next_name[24];
         const char *name;
         int r;

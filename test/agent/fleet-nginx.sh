@@ -47,7 +47,7 @@ http {
     fastcgi_temp_path $1/tmp/fastcgi;
     uwsgi_temp_path $1/tmp/uwsgi;
     scgi_temp_path $1/tmp/scgi;
-    log_format fleet '\$request_method \$uri \$status "\$http_if_none_match" "\$ssl_client_s_dn" \$ssl_client_verify';
+    log_format fleet '\$request_method \$request_uri \$status "\$http_if_none_match" "\$ssl_client_s_dn" \$ssl_client_verify';
     access_log $5;
     types { }
     default_type application/octet-stream;
