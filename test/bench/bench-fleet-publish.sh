@@ -132,7 +132,7 @@ PY
 }
 load fleet-nginx-304-keepalive 100000 16 -H "If-None-Match: $etag"
 load fleet-nginx-full-feed-keepalive 20000 16
-load fleet-nginx-304-new-connection 1000 1000 -H "If-None-Match: $etag"
+load fleet-nginx-304-new-connection 500 500 -H "If-None-Match: $etag"
 # One new TLS connection with the device's certificate per poll (full feed, HTTP/1.0), one client.
 nginx_stop
 nginx_start "$scratch/nginx" "$tree" "$pki" off 1
