@@ -114,8 +114,8 @@ start_daemon() {
                 --userdb-socket="$scratch/$2-userdb.socket" 2>"$scratch/$2.log" &
         daemon_pids="$daemon_pids $!"
 }
-# polls LOG: how many fleet polls the daemon logged.
-polls() { grep -c "fleet poll of " "$1" || true; }
+# polls LOG: how many fleet polls the daemon logged as ended ("fleet poll of URL: RESULT (N.N s)").
+polls() { grep -c "fleet poll of .* ([0-9.]* s)$" "$1" || true; }
 # wait_polls LOG N SECONDS: until the daemon logged N polls; fails after SECONDS.
 wait_polls() {
         local i
