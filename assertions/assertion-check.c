@@ -15,10 +15,10 @@ static const char *json_kind(const json_t *v)
         return json_is_array(v) ? "a list" : json_is_object(v) ? "a map" : "not a string";
 }
 
+/* The line of a header is looked up only for a message: it costs a scan of the header block. */
 static int check_int_header(Assertion *a, const char *name, int64_t *ret, AssertionError *err)
 {
         json_t *v = json_object_get(a->headers, name);
-        unsigned line = assertion_header_line(a, name);
         const char *s;
         size_t size;
         char q[160];
@@ -29,24 +29,27 @@ static int check_int_header(Assertion *a, const char *name, int64_t *ret, Assert
                 return 0;
         }
         if (!json_is_string(v))
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header is not an integer: %s",
-                                             name, json_kind(v));
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header is not an integer: %s", name, json_kind(v));
         s = json_string_value(v);
         size = json_string_length(v);
         r = assertion_parse_int(s, size, ret);
         if (r == -ERANGE)
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header is out of range: %s", name,
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header is out of range: %s", name,
                                              assertion_codec_quote(s, size, q, sizeof(q)));
         if (r == -EDOM)
-                return assertion_codec_error(err, -EBADMSG, line,
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
                                              "\"%s\" header has invalid prefix zeros: %s", name,
                                              assertion_codec_quote(s, size, q, sizeof(q)));
         if (r < 0 && size > 1 && s[0] == '-' && assertion_parse_int(s + 1, size - 1, &(int64_t){ 0 }) >= 0)
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header should not be negative: %s",
-                                             name, assertion_codec_quote(s, size, q, sizeof(q)));
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header should not be negative: %s", name,
+                                             assertion_codec_quote(s, size, q, sizeof(q)));
         if (r < 0)
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header is not an integer: %s",
-                                             name, assertion_codec_quote(s, size, q, sizeof(q)));
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header is not an integer: %s", name,
+                                             assertion_codec_quote(s, size, q, sizeof(q)));
         return 0;
 }
 
@@ -54,17 +57,16 @@ static int check_not_empty_string(Assertion *a, const char *name, const char *wh
                                   AssertionError *err)
 {
         json_t *v = json_object_get(a->headers, name);
-        unsigned line = assertion_header_line(a, name);
 
         if (!v)
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header is mandatory%s", name,
-                                             what);
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header is mandatory%s", name, what);
         if (!json_is_string(v))
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header must be a string%s", name,
-                                             what);
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header must be a string%s", name, what);
         if (json_string_length(v) == 0)
-                return assertion_codec_error(err, -EBADMSG, line, "\"%s\" header should not be empty%s",
-                                             name, what);
+                return assertion_codec_error(err, -EBADMSG, assertion_header_line(a, name),
+                                             "\"%s\" header should not be empty%s", name, what);
         if (ret)
                 *ret = json_string_value(v);
         return 0;

@@ -251,9 +251,9 @@ static int split_lines(const char *head, size_t size, Line **ret, size_t *ret_n)
 }
 
 int assertion_headers_parse(const char *head, size_t size, unsigned first_line, json_t **ret_headers,
-                            json_t **ret_lines, AssertionError *err)
+                            AssertionError *err)
 {
-        _cleanup_json_ json_t *headers = NULL, *lines = NULL;
+        _cleanup_json_ json_t *headers = NULL;
         _cleanup_free_ Line *l = NULL;
         HeaderParser p = { .first_line = first_line, .err = err };
         char q[160];
@@ -265,14 +265,14 @@ int assertion_headers_parse(const char *head, size_t size, unsigned first_line, 
         p.lines = l;
 
         headers = json_object();
-        lines = json_object();
-        if (!headers || !lines)
+        if (!headers)
                 return -ENOMEM;
 
         for (size_t i = 0; i < p.n_lines;) {
                 const Line *entry = &l[i];
-                const char *colon = memchr(entry->text, ':', entry->size);
-                _cleanup_free_ char *name = NULL;
+                const char *colon = memchr(entry->text, ':', entry->size), *name;
+                _cleanup_free_ char *long_name = NULL;
+                char short_name[64];
                 unsigned line = parser_line(&p, i);
                 json_t *v = NULL;
 
@@ -285,9 +285,19 @@ int assertion_headers_parse(const char *head, size_t size, unsigned first_line, 
                                                      assertion_codec_quote(entry->text,
                                                                            (size_t) (colon - entry->text), q,
                                                                            sizeof(q)));
-                name = strndup(entry->text, (size_t) (colon - entry->text));
-                if (!name)
-                        return -ENOMEM;
+                /* Most names are short: no allocation for them (a thousand grants are ten thousand names).
+                 */
+                size_t name_size = (size_t) (colon - entry->text);
+                if (name_size < sizeof(short_name)) {
+                        memcpy(short_name, entry->text, name_size);
+                        short_name[name_size] = '\0';
+                        name = short_name;
+                } else {
+                        long_name = strndup(entry->text, name_size);
+                        if (!long_name)
+                                return -ENOMEM;
+                        name = long_name;
+                }
                 r = parse_value(&p, (size_t) (colon - entry->text) + 1, &i, 0, 0, &v);
                 if (r < 0)
                         return r;
@@ -298,12 +308,10 @@ int assertion_headers_parse(const char *head, size_t size, unsigned first_line, 
                                 err, -EBADMSG, line, "repeated header: %s",
                                 assertion_codec_quote(name, strlen(name), q, sizeof(q)));
                 }
-                if (json_object_set_new(headers, name, v) < 0 ||
-                    json_object_set_new(lines, name, json_integer(line)) < 0)
+                if (json_object_set_new(headers, name, v) < 0)
                         return -ENOMEM;
         }
 
         *ret_headers = TAKE_PTR(headers);
-        *ret_lines = TAKE_PTR(lines);
         return 0;
 }

@@ -27,10 +27,14 @@ const char *assertion_codec_quote(const char *s, size_t size, char *buf, size_t 
  * *ret_bad (optional) is the offset of the first invalid byte. */
 bool assertion_utf8_valid(const uint8_t *s, size_t size, size_t *ret_bad);
 
-/* Parses a header block (no trailing blank line; valid UTF-8 without NUL) into a JSON object in wire order,
- * plus name -> line. first_line is the stream line of the block's first line. */
+/* Parses a header block (no trailing blank line; valid UTF-8 without NUL) into a JSON object in wire order.
+ * first_line is the stream line of the block's first line (for messages). */
 int assertion_headers_parse(const char *head, size_t size, unsigned first_line, json_t **ret_headers,
-                            json_t **ret_lines, AssertionError *err);
+                            AssertionError *err);
+
+/* The stream line of top-level header name in text, the content of an assertion (or its header block)
+ * starting at first_line; first_line when it is not there. */
+unsigned assertion_header_line_in(const char *text, size_t size, unsigned first_line, const char *name);
 
 /* The checks snapd's assemble() makes once the wire pieces are split: body-length against the body,
  * UTF-8 body, sign-key-sha3-384, type, authority, format, primary keys, revision, signature. Fills

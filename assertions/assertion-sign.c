@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assertion-typed.h"
 #include "openpgp-packet.h"
 #include "signature-verify.h"
 
@@ -339,8 +340,10 @@ static int headers_check_encodable(json_t *headers, const AssertionType *t, Asse
         return 0;
 }
 
-/* Runs the codec's assembly checks (snapd's assemble()) on the content before gpg is asked to sign it, so a
- * mistake in the input is reported as snapd would report it and no signature is made for it. */
+/* Runs the codec's assembly checks (snapd's assemble()) and then the device's typed rules (snapd's
+ * assembler of the type: formats, serials only from format 1, password hashes, ...) on the content before
+ * gpg is asked to sign it, so a mistake in the input is reported as a device would report it and no
+ * signature is made for what a device refuses. */
 static int content_check(const char *content, size_t content_size, AssertionError *err)
 {
         static const char placeholder[] = "\n\nAQ==\n"; /* 0x01 and no packet: never a valid signature */
@@ -359,6 +362,12 @@ static int content_check(const char *content, size_t content_size, AssertionErro
                 return r;
         if (r < 0)
                 return assertion_error_set(err, -EBADMSG, "cannot assemble assertion: %.220s", e.message);
+        r = assertion_check_typed(a, &e);
+        if (r == -ENOMEM)
+                return r;
+        /* The device's words, without its line number: the input is not the text the line counts in. */
+        if (r < 0)
+                return assertion_error_set(err, -EBADMSG, "devices refuse it: %.220s", e.message);
         return 0;
 }
 

@@ -88,7 +88,7 @@ static int decode_headers(StreamReader *sr, Assertion *a, size_t *ret_head_size,
                                              "header contains a NUL byte");
         }
 
-        r = assertion_headers_parse(head, (size_t) end, sr->line, &a->headers, &a->header_lines, err);
+        r = assertion_headers_parse(head, (size_t) end, sr->line, &a->headers, err);
         if (r < 0)
                 return r;
         *ret_head_size = (size_t) end;
@@ -96,10 +96,12 @@ static int decode_headers(StreamReader *sr, Assertion *a, size_t *ret_head_size,
         return 0;
 }
 
-static int body_length(const Assertion *a, int64_t *ret, AssertionError *err)
+/* head: the header block, for the line of body-length in messages (the content is not assembled yet). */
+static int body_length(const Assertion *a, const char *head, size_t head_size, int64_t *ret,
+                       AssertionError *err)
 {
         json_t *v = json_object_get(a->headers, "body-length");
-        unsigned line = assertion_header_line(a, "body-length");
+        unsigned line = assertion_header_line_in(head, head_size, a->first_line, "body-length");
         int64_t length = 0;
         char q[160];
         int r;
@@ -149,7 +151,7 @@ static int decode_one(StreamReader *sr, Assertion **ret, AssertionError *err)
         r = decode_headers(sr, a, &head_size, err);
         if (r < 0)
                 return r;
-        r = body_length(a, &length, err);
+        r = body_length(a, sr->data + head_start, head_size, &length, err);
         if (r < 0)
                 return r;
 
@@ -214,6 +216,7 @@ int assertion_stream_decode(const void *data, size_t size, AssertionList **ret, 
 {
         _cleanup_assertion_list_ AssertionList *l = NULL;
         StreamReader sr = { .data = data, .size = size, .line = 1 };
+        size_t allocated = 0;
         int r;
 
         l = calloc(1, sizeof(AssertionList));
@@ -231,13 +234,16 @@ int assertion_stream_decode(const void *data, size_t size, AssertionList **ret, 
                 r = decode_one(&sr, &a, err);
                 if (r < 0)
                         return r;
-                if (l->n % 8 == 0) {
-                        Assertion **items = reallocarray(l->items, l->n + 8, sizeof(Assertion *));
+                if (l->n == allocated) {
+                        /* Doubling: a stream of a thousand grants is not a thousand reallocations. */
+                        size_t want = allocated ? allocated * 2 : 8;
+                        Assertion **items = reallocarray(l->items, want, sizeof(Assertion *));
                         if (!items) {
                                 assertion_free(a);
                                 return -ENOMEM;
                         }
                         l->items = items;
+                        allocated = want;
                 }
                 l->items[l->n++] = a;
         }

@@ -12,7 +12,6 @@ Assertion *assertion_free(Assertion *a)
         if (!a)
                 return NULL;
         json_decref(a->headers);
-        json_decref(a->header_lines);
         free(a->body);
         free(a->content);
         free(a->signature);
@@ -39,11 +38,34 @@ const char *assertion_header_string(const Assertion *a, const char *name)
         return json_string_value(assertion_header(a, name));
 }
 
+unsigned assertion_header_line_in(const char *text, size_t size, unsigned first_line, const char *name)
+{
+        const char *p = text, *end = memmem(text, size, "\n\n", 2);
+        size_t l = strlen(name);
+        unsigned line = first_line;
+
+        /* A top-level header is the only line of the header block that starts with "NAME:" (nested
+         * entries and text are indented). */
+        if (!end)
+                end = text + size;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                if (n > l && memcmp(p, name, l) == 0 && p[l] == ':')
+                        return line;
+                if (!nl)
+                        break;
+                p = nl + 1;
+                line++;
+        }
+        return first_line;
+}
+
 unsigned assertion_header_line(const Assertion *a, const char *name)
 {
-        json_t *l = a->header_lines ? json_object_get(a->header_lines, name) : NULL;
-
-        return l ? (unsigned) json_integer_value(l) : a->first_line;
+        if (!a->content || !assertion_header(a, name))
+                return a->first_line;
+        return assertion_header_line_in(a->content, a->content_size, a->first_line, name);
 }
 
 int assertion_error_set(AssertionError *err, int r, const char *format, ...)

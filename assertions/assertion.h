@@ -25,11 +25,10 @@ typedef struct Assertion {
         size_t content_size;
         char *signature; /* the signature text as on the wire (base64, no trailing newline); owned */
         size_t signature_size;
-        const char *type;     /* borrowed from headers["type"] */
-        unsigned first_line;  /* 1-based line in the stream where this assertion starts, for messages */
-        json_t *header_lines; /* object: top-level header name -> 1-based line in the stream; owned */
-        int64_t format;       /* the checked "format" header, 0 when absent */
-        int64_t revision;     /* the checked "revision" header, 0 when absent */
+        const char *type;    /* borrowed from headers["type"] */
+        unsigned first_line; /* 1-based line in the stream where this assertion starts, for messages */
+        int64_t format;      /* the checked "format" header, 0 when absent */
+        int64_t revision;    /* the checked "revision" header, 0 when absent */
 } Assertion;
 
 /* Where and why decoding failed, for a message a person can act on: "line 7: header 'revision': ...". */
@@ -72,7 +71,8 @@ int assertion_stream_decode(const void *data, size_t size, AssertionList **ret, 
 const char *assertion_header_string(const Assertion *a, const char *name);
 json_t *assertion_header(const Assertion *a, const char *name);
 /* The 1-based stream line of a top-level header, or the assertion's first line when the header is absent:
- * for messages of the typed views ("line 9: header 'until': ..."). */
+ * for messages of the typed views ("line 9: header 'until': ..."). Found in the content when asked (only
+ * messages ask), rather than kept for every header of every assertion decoded. */
 unsigned assertion_header_line(const Assertion *a, const char *name);
 
 /* The primary-key headers of a known type, in snapd's order (e.g. system-user: brand-id, email);

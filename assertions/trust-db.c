@@ -2,89 +2,84 @@
 #include "trust-db.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "account-key.h"
-#include "account.h"
 #include "assertion-store.h"
 #include "file-util.h"
-#include "json-util.h"
-#include "model.h"
-#include "public-key.h"
-#include "serial.h"
-#include "signature-verify.h"
 #include "string-util.h"
-#include "system-user.h"
+#include "trust-db-internal.h"
 
-typedef struct TrustEntry {
-        Assertion *assertion;  /* owned */
-        bool trusted;          /* from the trusted roots: never replaced */
-        PublicKey *public_key; /* account-keys: parsed on first use */
-        AccountKey *account_key;
-} TrustEntry;
+/* The build's time floor in seconds since the epoch, set by assertions/meson.build. */
+#ifndef TRUST_BUILD_TIME_FLOOR_SEC
+#define TRUST_BUILD_TIME_FLOOR_SEC 0
+#endif
 
-struct TrustDb {
-        char *root;
-        usec_t now;
-        usec_t floor;
-        TrustEntry *entries;
-        size_t n_entries;
-        json_t *index; /* lookup key -> position in entries */
-};
-
-typedef enum CandidateState {
-        CANDIDATE_PENDING,
-        CANDIDATE_ACCEPTED,
-        CANDIDATE_DONE, /* verdict final: refused or unchanged */
-} CandidateState;
-
-typedef enum TryResult {
-        TRY_DECIDED,
-        TRY_WAIT, /* a prerequisite in the same batch is not decided yet */
-} TryResult;
-
-/* One assertion of the batch being checked. */
-typedef struct Candidate {
-        const Assertion *assertion;
-        char *key;
-        CandidateState state;
-        bool replaces;           /* a lower revision is stored */
-        AccountKey *account_key; /* for account-keys */
-        PublicKey *public_key;
-        unsigned accepted_order;
-} Candidate;
-
-typedef struct BatchCheck {
-        TrustDb *db;
-        Candidate *candidates;
-        size_t n;
-        TrustReport *report;
-        unsigned n_accepted;
-} BatchCheck;
-
-static TrustEntry *entry_done(TrustEntry *e)
+static TrustEntry *entry_free(TrustEntry *e)
 {
+        if (!e)
+                return NULL;
+        free(e->key);
         assertion_free(e->assertion);
         public_key_free(e->public_key);
         account_key_free(e->account_key);
-        return NULL;
+        return mfree(e);
+}
+
+static void key_name_free(KeyName *k)
+{
+        if (!k)
+                return;
+        free(k->account_and_name);
+        free(k->key_id);
+        free(k);
+}
+
+static void key_names_free(StringMap *m)
+{
+        void *v;
+
+        for (size_t state = 0; string_map_next(m, &state, NULL, &v);)
+                key_name_free(v);
+        string_map_free(m);
+}
+
+/* Drops every stored entry from memory (trusted ones stay). */
+static void forget_stored(TrustDb *db)
+{
+        size_t state = 0, n = 0;
+        TrustEntry *e;
+        void *v;
+        _cleanup_free_ TrustEntry **stored = calloc(string_map_size(db->entries) + 1, sizeof(TrustEntry *));
+
+        if (!stored)
+                return; /* keeps the cache: only ever called with a store holding the same content */
+        while (string_map_next(db->entries, &state, NULL, &v)) {
+                e = v;
+                if (!e->trusted)
+                        stored[n++] = e;
+        }
+        for (size_t i = 0; i < n; i++) {
+                string_map_remove(db->entries, stored[i]->key);
+                entry_free(stored[i]);
+        }
 }
 
 TrustDb *trust_db_free(TrustDb *db)
 {
+        void *v;
+
         if (!db)
                 return NULL;
-        for (size_t i = 0; i < db->n_entries; i++)
-                entry_done(&db->entries[i]);
-        free(db->entries);
-        json_decref(db->index);
+        for (size_t state = 0; string_map_next(db->entries, &state, NULL, &v);)
+                entry_free(v);
+        string_map_free(db->entries);
+        key_names_free(db->key_names);
+        free(db->trusted);
+        assertion_store_free(db->store);
         free(db->root);
-        free(db);
-        return NULL;
+        return mfree(db);
 }
 
 const char *trust_verdict_kind_to_string(TrustVerdictKind kind)
@@ -98,8 +93,25 @@ const char *trust_verdict_kind_to_string(TrustVerdictKind kind)
                 return "unchanged";
         case TRUST_VERDICT_REFUSED:
                 return "refused";
+        case TRUST_VERDICT_SKIPPED:
+                return "skipped";
         }
         return "unknown";
+}
+
+int trust_verdict_kind_from_string(const char *s, TrustVerdictKind *ret)
+{
+        static const TrustVerdictKind kinds[] = {
+                TRUST_VERDICT_ADDED,   TRUST_VERDICT_UPDATED, TRUST_VERDICT_UNCHANGED,
+                TRUST_VERDICT_REFUSED, TRUST_VERDICT_SKIPPED,
+        };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(kinds); i++)
+                if (streq(s, trust_verdict_kind_to_string(kinds[i]))) {
+                        *ret = kinds[i];
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 TrustReport *trust_report_free(TrustReport *r)
@@ -107,184 +119,194 @@ TrustReport *trust_report_free(TrustReport *r)
         if (!r)
                 return NULL;
         free(r->verdicts);
-        free(r);
-        return NULL;
+        return mfree(r);
 }
 
-/* "TYPE\x1fVALUE\x1f...": the identity of an assertion (type + primary key), as an index key. */
-static char *lookup_key_from_values(const char *type, const char *const *values)
+char *trust_key_name(const char *account_id, const char *name)
 {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
-
-        if (!f)
-                return NULL;
-        fputs(type, f);
-        for (size_t i = 0; values[i]; i++)
-                fprintf(f, "\x1f%s", values[i]);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        return strprintf("%s\n%s", account_id, name);
 }
 
-static char *lookup_key(const Assertion *a)
+int trust_entry_account_key(TrustEntry *e)
 {
-        const char *const *names = assertion_type_primary_keys(a->type);
-        const char *values[8] = {};
-        size_t i = 0;
-
-        if (!names)
-                return NULL;
-        for (; names[i]; i++) {
-                if (i + 1 >= ELEMENTSOF(values))
-                        return NULL;
-                values[i] = assertion_header_string(a, names[i]);
-                if (!values[i])
-                        return NULL;
-        }
-        return lookup_key_from_values(a->type, values);
-}
-
-static TrustEntry *db_lookup(TrustDb *db, const char *key)
-{
-        json_t *pos = json_object_get(db->index, key);
-        return pos ? &db->entries[json_integer_value(pos)] : NULL;
-}
-
-static bool assertions_identical(const Assertion *a, const Assertion *b)
-{
-        return a->content_size == b->content_size && memcmp(a->content, b->content, a->content_size) == 0 &&
-               a->signature_size == b->signature_size &&
-               memcmp(a->signature, b->signature, a->signature_size) == 0;
-}
-
-static uint64_t assertion_revision(const Assertion *a)
-{
-        const char *r = assertion_header_string(a, "revision");
-        return r ? strtoull(r, NULL, 10) : 0; /* the decoder has checked the digits */
-}
-
-/* Copies an assertion (the batch owns its own; the database keeps one of its own). */
-static int assertion_copy(const Assertion *a, Assertion **ret)
-{
-        _cleanup_free_ char *wire = NULL;
-        size_t size;
         int r;
 
-        r = assertion_encode(a, &wire, &size);
-        if (r < 0)
-                return r;
-        return assertion_decode(wire, size, ret, NULL);
-}
-
-/* Adds (or replaces) an entry; takes ownership of a. */
-static int db_put(TrustDb *db, Assertion *a, bool trusted)
-{
-        _cleanup_assertion_ Assertion *owned = a;
-        _cleanup_free_ char *key = lookup_key(a);
-        TrustEntry *e;
-
-        if (!key)
-                return -EBADMSG;
-        e = db_lookup(db, key);
-        if (e) {
-                entry_done(e);
-                *e = (TrustEntry){ .assertion = TAKE_PTR(owned), .trusted = trusted };
-                return 0;
+        if (!e->account_key) {
+                r = account_key_from_assertion(e->assertion, &e->account_key, NULL);
+                if (r < 0)
+                        return r;
         }
-        e = realloc(db->entries, (db->n_entries + 1) * sizeof(TrustEntry));
-        if (!e)
-                return -ENOMEM;
-        db->entries = e;
-        if (json_object_set_new(db->index, key, json_integer((json_int_t) db->n_entries)) < 0)
-                return -ENOMEM;
-        db->entries[db->n_entries++] = (TrustEntry){ .assertion = TAKE_PTR(owned), .trusted = trusted };
-        return 0;
-}
-
-static int db_load_list(TrustDb *db, AssertionList *list, bool trusted, char **ret_error)
-{
-        for (size_t i = 0; i < list->n; i++) {
-                _cleanup_free_ char *key = lookup_key(list->items[i]);
-                if (!key) {
-                        if (ret_error)
-                                *ret_error = strprintf("%s: assertion without a primary key",
-                                                       strempty(list->items[i]->type));
-                        return -EBADMSG;
-                }
-                int r = db_put(db, TAKE_PTR(list->items[i]), trusted);
+        if (!e->public_key) {
+                r = public_key_from_assertion(e->assertion, &e->public_key, NULL);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* Adds a trusted assertion (taking it); trusted roots win over a stored assertion of the same key. */
+static int add_trusted(TrustDb *db, Assertion *a, char **ret_error)
+{
+        _cleanup_free_ char *key = NULL;
+        TrustEntry *e;
+        void *old = NULL;
+        int r;
+
+        r = assertion_store_key(a, &key);
+        if (r < 0) {
+                assertion_free(a);
+                return error_set(ret_error, -EBADMSG, "%s: trusted assertion without a primary key",
+                                 strempty(a->type));
+        }
+        e = calloc(1, sizeof(TrustEntry));
+        if (!e) {
+                assertion_free(a);
+                return -ENOMEM;
+        }
+        *e = (TrustEntry){ .key = TAKE_PTR(key), .assertion = a, .trusted = true };
+        r = string_map_put(db->entries, e->key, e, &old);
+        if (r < 0) {
+                entry_free(e);
+                return r;
+        }
+        entry_free(old); /* the same key twice among the roots: the later file wins */
+        return 0;
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+        return strcmp((*(TrustEntry *const *) a)->key, (*(TrustEntry *const *) b)->key);
+}
+
+/* The trusted roots were made before this device: their timestamps, and the since of their keys, are a
+ * floor for the time. */
+static usec_t trusted_floor(TrustEntry *const *trusted, size_t n)
+{
+        usec_t floor = 0, t;
+
+        for (size_t i = 0; i < n; i++)
+                for (const char *const *h = (const char *const[]){ "timestamp", "since", NULL }; *h; h++) {
+                        const char *v = assertion_header_string(trusted[i]->assertion, *h);
+                        if (v && time_parse_rfc3339(v, &t) >= 0 && t > floor)
+                                floor = t;
+                }
+        return floor;
+}
+
+static int load_trusted(TrustDb *db, char **ret_error)
+{
+        _cleanup_assertion_list_ AssertionList *list = NULL;
+        _cleanup_free_ char *dir = NULL;
+        size_t state = 0, n = 0;
+        void *v;
+        int r;
+
+        r = path_join_root(db->root, ASSERTION_STORE_TRUSTED_DIR, &dir);
+        if (r < 0)
+                return r;
+        r = assertion_store_load_dir(dir, &list, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < list->n; i++) {
+                r = add_trusted(db, TAKE_PTR(list->items[i]), ret_error);
+                if (r < 0)
+                        return r;
+        }
+        db->trusted = calloc(string_map_size(db->entries) + 1, sizeof(TrustEntry *));
+        if (!db->trusted)
+                return -ENOMEM;
+        while (string_map_next(db->entries, &state, NULL, &v))
+                db->trusted[n++] = v;
+        db->n_trusted = n;
+        qsort(db->trusted, n, sizeof(TrustEntry *), compare_entries);
+        db->floor_trusted = trusted_floor(db->trusted, n);
+        return 0;
+}
+
 int trust_db_open(const char *root, usec_t now, TrustDb **ret, char **ret_error)
 {
         _cleanup_trust_db_ TrustDb *db = calloc(1, sizeof(TrustDb));
-        _cleanup_free_ char *trusted_dir = NULL, *store_dir = NULL;
-        _cleanup_assertion_list_ AssertionList *trusted = NULL, *stored = NULL;
         int r;
 
         if (!db)
                 return -ENOMEM;
         db->root = strdup(root ? root : "/");
-        db->index = json_object();
-        if (!db->root || !db->index)
+        db->entries = string_map_new();
+        if (!db->root || !db->entries)
                 return -ENOMEM;
         db->now = now;
 
-        r = path_join_root(root, ASSERTION_STORE_TRUSTED_DIR, &trusted_dir);
+        r = load_trusted(db, ret_error);
         if (r < 0)
                 return r;
-        r = path_join_root(root, ASSERTION_STORE_DIR, &store_dir);
+        r = assertion_store_open(root, &db->store, ret_error);
         if (r < 0)
                 return r;
-
-        r = assertion_store_load_dir(trusted_dir, false, &trusted, ret_error);
-        if (r < 0)
-                return r;
-        r = assertion_store_load_dir(store_dir, true, &stored, ret_error);
-        if (r < 0)
-                return r;
-        r = db_load_list(db, stored, false, ret_error);
-        if (r < 0)
-                return r;
-        /* Trusted roots last, so they win over anything that might have been stored under their key. */
-        r = db_load_list(db, trusted, true, ret_error);
-        if (r < 0)
-                return r;
-
-        r = assertion_store_read_time_floor(root, &db->floor);
-        if (r < 0) {
-                if (ret_error)
-                        *ret_error = strprintf("%s/time-floor: unreadable or malformed", store_dir);
-                return r;
-        }
-
+        db->floor_store = assertion_store_time_floor(db->store);
         *ret = TAKE_PTR(db);
         return 0;
 }
 
-int trust_db_new_trusted(AssertionList *trusted, usec_t now, TrustDb **ret, char **ret_error)
+int trust_db_recover(TrustDb *db, char **ret_error)
 {
-        _cleanup_trust_db_ TrustDb *db = calloc(1, sizeof(TrustDb));
         int r;
 
-        if (!db)
-                return -ENOMEM;
-        db->index = json_object();
-        if (!db->index)
-                return -ENOMEM;
-        db->now = now;
-        r = db_load_list(db, trusted, true, ret_error);
+        r = assertion_store_recover(db->store);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot recover the assertion store: %s", strerror(-r));
+        /* The snapshot may have moved to what another writer left: nothing cached may outlive it. */
+        forget_stored(db);
+        key_names_free(TAKE_PTR(db->key_names));
+        db->floor_store = assertion_store_time_floor(db->store);
+        return r;
+}
+
+/* Loads the stored entry of key into the cache. */
+static int load_stored(TrustDb *db, const char *key, const AssertionStoreEntry *where, TrustEntry **ret)
+{
+        _cleanup_assertion_ Assertion *a = NULL;
+        TrustEntry *e;
+        int r;
+
+        r = assertion_store_load(db->store, where, key, &a, NULL);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(db);
+        e = calloc(1, sizeof(TrustEntry));
+        if (!e)
+                return -ENOMEM;
+        e->key = strdup(key);
+        e->assertion = TAKE_PTR(a);
+        if (!e->key || string_map_put(db->entries, e->key, e, NULL) < 0) {
+                entry_free(e);
+                return -ENOMEM;
+        }
+        *ret = e;
         return 0;
+}
+
+int trust_db_get(TrustDb *db, const char *key, TrustEntry **ret)
+{
+        AssertionStoreEntry where;
+        TrustEntry *e = string_map_get(db->entries, key);
+        int r;
+
+        if (e) {
+                *ret = e;
+                return 1;
+        }
+        r = assertion_store_find(db->store, key, &where);
+        if (r <= 0)
+                return r;
+        r = load_stored(db, key, &where, ret);
+        return r < 0 ? r : 1;
+}
+
+void trust_db_forget(TrustDb *db, const char *key)
+{
+        TrustEntry *e = string_map_get(db->entries, key);
+
+        if (e && !e->trusted)
+                entry_free(string_map_remove(db->entries, key));
 }
 
 void trust_db_set_now(TrustDb *db, usec_t now)
@@ -292,9 +314,59 @@ void trust_db_set_now(TrustDb *db, usec_t now)
         db->now = now;
 }
 
+const char *trust_floor_source_to_string(TrustFloorSource source)
+{
+        switch (source) {
+        case TRUST_FLOOR_NONE:
+                return "none";
+        case TRUST_FLOOR_STORE:
+                return "store";
+        case TRUST_FLOOR_TRUSTED:
+                return "trusted";
+        case TRUST_FLOOR_RAISED:
+                return "raised";
+        }
+        return "unknown";
+}
+
+usec_t trust_db_time_floor(TrustDb *db, TrustFloorSource *ret_source)
+{
+        TrustFloorSource source = TRUST_FLOOR_NONE;
+        usec_t floor = 0;
+
+        if (db->floor_store > floor) {
+                floor = db->floor_store;
+                source = TRUST_FLOOR_STORE;
+        }
+        if (db->floor_trusted > floor) {
+                floor = db->floor_trusted;
+                source = TRUST_FLOOR_TRUSTED;
+        }
+        if (db->floor_raised > floor) {
+                floor = db->floor_raised;
+                source = TRUST_FLOOR_RAISED;
+        }
+        if (ret_source)
+                *ret_source = source;
+        return floor;
+}
+
+void trust_db_raise_time_floor(TrustDb *db, usec_t floor)
+{
+        if (floor > db->floor_raised)
+                db->floor_raised = floor;
+}
+
+usec_t trust_db_build_time_floor(void)
+{
+        return (usec_t) TRUST_BUILD_TIME_FLOOR_SEC * USEC_PER_SEC;
+}
+
 usec_t trust_db_check_time(TrustDb *db)
 {
-        return db->now > db->floor ? db->now : db->floor;
+        usec_t floor = trust_db_time_floor(db, NULL);
+
+        return db->now > floor ? db->now : floor;
 }
 
 bool trust_db_is_trusted_account(TrustDb *db, const char *account_id)
@@ -303,20 +375,104 @@ bool trust_db_is_trusted_account(TrustDb *db, const char *account_id)
         _cleanup_free_ char *key = NULL;
         TrustEntry *e;
 
-        if (!account_id || !*account_id)
+        if (!account_id || !*account_id || assertion_store_key_from_values("account", values, &key) < 0)
                 return false;
-        key = lookup_key_from_values("account", values);
-        e = key ? db_lookup(db, key) : NULL;
+        e = string_map_get(db->entries, key);
         return e && e->trusted;
 }
 
 const Assertion *trust_db_find(TrustDb *db, const char *type, const char *const *primary_key)
 {
-        _cleanup_free_ char *key = lookup_key_from_values(type, primary_key);
-        TrustEntry *e = key ? db_lookup(db, key) : NULL;
+        _cleanup_free_ char *key = NULL;
+        TrustEntry *e;
 
-        return e ? e->assertion : NULL;
+        if (assertion_store_key_from_values(type, primary_key, &key) < 0)
+                return NULL;
+        return trust_db_get(db, key, &e) > 0 ? e->assertion : NULL;
 }
+
+/* --- account-keys by account and name --- */
+
+static int add_key_name(StringMap *key_names, const AccountKey *k)
+{
+        KeyName *kn;
+        void *old = NULL;
+        int r;
+
+        if (!k->name)
+                return 0;
+        kn = calloc(1, sizeof(KeyName));
+        if (!kn)
+                return -ENOMEM;
+        kn->account_and_name = trust_key_name(k->account_id, k->name);
+        kn->key_id = strdup(k->public_key_sha3_384);
+        if (!kn->account_and_name || !kn->key_id) {
+                key_name_free(kn);
+                return -ENOMEM;
+        }
+        r = string_map_put(key_names, kn->account_and_name, kn, &old);
+        if (r < 0) {
+                key_name_free(kn);
+                return r;
+        }
+        key_name_free(old);
+        return 0;
+}
+
+void trust_db_note_key_name(TrustDb *db, const AccountKey *k)
+{
+        if (db->key_names && add_key_name(db->key_names, k) < 0)
+                key_names_free(TAKE_PTR(db->key_names));
+}
+
+static int note_entry_key_name(TrustDb *db, TrustEntry *e)
+{
+        int r = trust_entry_account_key(e);
+
+        /* An unreadable key was refused when it came; it cannot be the other key of a name. */
+        return r < 0 ? 0 : add_key_name(db->key_names, e->account_key);
+}
+
+static int note_stored_key(const char *key, const AssertionStoreEntry *where, void *userdata)
+{
+        TrustDb *db = userdata;
+        TrustEntry *e = string_map_get(db->entries, key);
+        int r;
+
+        if (e && e->trusted)
+                return 0; /* noted with the trusted ones */
+        if (!e) {
+                r = load_stored(db, key, where, &e);
+                if (r < 0)
+                        return r;
+        }
+        return note_entry_key_name(db, e);
+}
+
+int trust_db_load_key_names(TrustDb *db)
+{
+        int r;
+
+        if (db->key_names)
+                return 0;
+        db->key_names = string_map_new();
+        if (!db->key_names)
+                return -ENOMEM;
+        for (size_t i = 0; i < db->n_trusted; i++)
+                if (streq(db->trusted[i]->assertion->type, "account-key")) {
+                        r = note_entry_key_name(db, db->trusted[i]);
+                        if (r < 0)
+                                goto fail;
+                }
+        r = assertion_store_foreach(db->store, "account-key,", note_stored_key, db);
+        if (r >= 0)
+                return 0;
+fail:
+        key_names_free(TAKE_PTR(db->key_names));
+        return r;
+}
+
+/* --- iteration --- */
 
 static bool matches_filters(const Assertion *a, char *const *filters)
 {
@@ -332,487 +488,117 @@ static bool matches_filters(const Assertion *a, char *const *filters)
         return true;
 }
 
-static int compare_key_pointers(const void *a, const void *b)
+typedef struct Iteration {
+        TrustDb *db;
+        const char *prefix;
+        char *const *filters;
+        int (*f)(const Assertion *a, bool trusted, void *userdata);
+        void *userdata;
+        size_t next_trusted; /* the trusted entries merge into the store's order */
+        int result;
+} Iteration;
+
+static int emit(Iteration *it, const TrustEntry *e)
 {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
+        if (!matches_filters(e->assertion, it->filters))
+                return 0;
+        it->result = it->f(e->assertion, e->trusted, it->userdata);
+        return it->result != 0 ? 1 : 0;
+}
+
+/* Emits the trusted entries (with the prefix) that sort before key (every remaining one when NULL). */
+static int emit_trusted_before(Iteration *it, const char *key)
+{
+        for (; it->next_trusted < it->db->n_trusted; it->next_trusted++) {
+                const TrustEntry *t = it->db->trusted[it->next_trusted];
+                if (key && strcmp(t->key, key) >= 0)
+                        return 0;
+                if (!startswith(t->key, it->prefix))
+                        continue;
+                if (emit(it, t)) {
+                        it->next_trusted++;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static int iterate_stored(const char *key, const AssertionStoreEntry *where, void *userdata)
+{
+        Iteration *it = userdata;
+        TrustEntry *e;
+        int r;
+
+        if (emit_trusted_before(it, key))
+                return 1;
+        e = string_map_get(it->db->entries, key);
+        if (e && e->trusted) {
+                it->next_trusted++; /* a trusted root hides what the store holds under its key */
+                return emit(it, e);
+        }
+        if (!e) {
+                r = load_stored(it->db, key, where, &e);
+                if (r < 0)
+                        return r;
+        }
+        return emit(it, e);
+}
+
+/* The value a "NAME=VALUE" filter fixes for name, or NULL. */
+static const char *filter_value(char *const *filters, const char *name)
+{
+        size_t l = strlen(name);
+
+        for (char *const *f = filters; f && *f; f++)
+                if (strneq(*f, name, l) && (*f)[l] == '=')
+                        return *f + l + 1;
+        return NULL;
+}
+
+/* Keys sort by type, then primary key: filters that fix the type's leading primary keys narrow the walk to
+ * the keys starting "TYPE,V1,...", so finding one grant by brand and email reads one assertion, not all. */
+static char *walk_prefix(const char *type, char *const *filters)
+{
+        const char *const *names = type ? assertion_type_primary_keys(type) : NULL;
+        const char *values[8] = {};
+        size_t n = 0;
+        char *key;
+
+        if (!type)
+                return strdup("");
+        if (!names)
+                return strprintf("%s,", type); /* a type snapd does not know: nothing is stored under it */
+        for (; names[n] && n + 1 < ELEMENTSOF(values); n++) {
+                values[n] = filter_value(filters, names[n]);
+                if (!values[n])
+                        break;
+        }
+        if (assertion_store_key_from_values(type, values, &key) < 0)
+                return NULL;
+        if (names[n]) {
+                /* Not every key is fixed: the next one follows a ','. */
+                char *more = strprintf("%s,", key);
+                free(key);
+                key = more;
+        }
+        return key;
 }
 
 int trust_db_foreach(TrustDb *db, const char *type, char *const *filters,
                      int (*f)(const Assertion *a, bool trusted, void *userdata), void *userdata)
 {
-        _cleanup_free_ const char **keys = calloc(json_object_size(db->index) + 1, sizeof(char *));
-        const char *key;
-        json_t *pos;
-        size_t n = 0;
-        int r = 0;
-
-        if (!keys)
-                return -ENOMEM;
-        /* Index keys sort by type, then primary key: a stable, readable order. */
-        json_object_foreach (db->index, key, pos)
-                keys[n++] = key;
-        qsort(keys, n, sizeof(char *), compare_key_pointers);
-
-        for (size_t i = 0; i < n && r == 0; i++) {
-                TrustEntry *e = db_lookup(db, keys[i]);
-                if (type && !streq(e->assertion->type, type))
-                        continue;
-                if (!matches_filters(e->assertion, filters))
-                        continue;
-                r = f(e->assertion, e->trusted, userdata);
-        }
-        return r < 0 ? r : 0;
-}
-
-static void candidate_done(Candidate *c)
-{
-        free(c->key);
-        account_key_free(c->account_key);
-        public_key_free(c->public_key);
-}
-
-static TrustVerdict *verdict_of(BatchCheck *b, const Candidate *c)
-{
-        return &b->report->verdicts[c - b->candidates];
-}
-
-static void refuse(BatchCheck *b, Candidate *c, int error, const char *format, ...)
-        __attribute__((format(printf, 4, 5)));
-static void refuse(BatchCheck *b, Candidate *c, int error, const char *format, ...)
-{
-        TrustVerdict *v = verdict_of(b, c);
-        va_list ap;
-
-        va_start(ap, format);
-        vsnprintf(v->reason, sizeof(v->reason), format, ap);
-        va_end(ap);
-        v->kind = TRUST_VERDICT_REFUSED;
-        v->error = error;
-        c->state = CANDIDATE_DONE;
-        b->report->n_refused++;
-}
-
-static void accept_candidate(BatchCheck *b, Candidate *c)
-{
-        verdict_of(b, c)->kind = c->replaces ? TRUST_VERDICT_UPDATED : TRUST_VERDICT_ADDED;
-        c->state = CANDIDATE_ACCEPTED;
-        c->accepted_order = b->n_accepted++;
-}
-
-static void mark_unchanged(BatchCheck *b, Candidate *c)
-{
-        verdict_of(b, c)->kind = TRUST_VERDICT_UNCHANGED;
-        c->state = CANDIDATE_DONE;
-}
-
-/* The typed rules of the types we understand; other types are checked for signature and chain only. */
-static int check_typed(Candidate *c, AssertionError *err)
-{
-        const Assertion *a = c->assertion;
-        int r = 0;
-
-        if (streq(a->type, "account")) {
-                _cleanup_(account_freep) Account *acc = NULL;
-                r = account_from_assertion(a, &acc, err);
-        } else if (streq(a->type, "account-key")) {
-                r = account_key_from_assertion(a, &c->account_key, err);
-                if (r >= 0)
-                        r = public_key_from_assertion(a, &c->public_key, err);
-        } else if (streq(a->type, "model")) {
-                _cleanup_model_ Model *m = NULL;
-                r = model_from_assertion(a, &m, err);
-        } else if (streq(a->type, "serial")) {
-                _cleanup_(serial_freep) Serial *s = NULL;
-                r = serial_from_assertion(a, &s, err);
-        } else if (streq(a->type, "system-user")) {
-                _cleanup_system_user_ SystemUser *u = NULL;
-                r = system_user_from_assertion(a, &u, err);
-        }
-        return r;
-}
-
-/* Classifies each candidate against the batch and the stored state before any signature is checked. */
-static void batch_prepare(BatchCheck *b)
-{
-        for (size_t i = 0; i < b->n; i++) {
-                Candidate *c = &b->candidates[i];
-                const Assertion *a = c->assertion;
-                AssertionError err = {};
-                char reason[300];
-
-                verdict_of(b, c)->assertion = a;
-                c->key = lookup_key(a);
-                if (!c->key) {
-                        refuse(b, c, -EBADMSG, "unknown type or missing primary key");
-                        continue;
-                }
-                if (!assertion_header_string(a, "authority-id") ||
-                    !assertion_header_string(a, "sign-key-sha3-384")) {
-                        /* Requests (account-key-request, serial-request, ...) are self-signed and prove
-                         * nothing about a brand: they have no place on a device. */
-                        refuse(b, c, -EBADMSG, "%s assertions cannot be imported on a device", a->type);
-                        continue;
-                }
-                if (check_typed(c, &err) < 0) {
-                        refuse(b, c, -EBADMSG, "%s", assertion_error_format(&err, reason, sizeof(reason)));
-                        continue;
-                }
-
-                /* Two different assertions under one identity in one batch: which one the brand meant is
-                 * not ours to guess (an attacker could add an old revision next to a new one). */
-                bool duplicate = false;
-                for (size_t j = 0; j < i; j++) {
-                        Candidate *o = &b->candidates[j];
-                        if (!o->key || !streq(o->key, c->key))
-                                continue;
-                        if (assertions_identical(o->assertion, a)) {
-                                duplicate = true;
-                                break;
-                        }
-                        refuse(b, c, -EEXIST,
-                               "conflicts with another %s assertion with the same key in this batch",
-                               a->type);
-                        if (o->state != CANDIDATE_DONE || verdict_of(b, o)->kind != TRUST_VERDICT_REFUSED)
-                                refuse(b, o, -EEXIST,
-                                       "conflicts with another %s assertion with the same key in this batch",
-                                       a->type);
-                        break;
-                }
-                if (c->state == CANDIDATE_DONE)
-                        continue;
-                if (duplicate) {
-                        mark_unchanged(b, c);
-                        continue;
-                }
-
-                TrustEntry *e = db_lookup(b->db, c->key);
-                if (!e)
-                        continue;
-                if (assertions_identical(e->assertion, a)) {
-                        mark_unchanged(b, c);
-                        continue;
-                }
-                if (e->trusted) {
-                        refuse(b, c, -EPERM, "clashes with a trusted assertion with the same key");
-                        continue;
-                }
-                uint64_t stored = assertion_revision(e->assertion), offered = assertion_revision(a);
-                if (offered < stored)
-                        refuse(b, c, -ESTALE,
-                               "revision %" PRIu64 " is older than the stored revision %" PRIu64
-                               " (replay refused)",
-                               offered, stored);
-                else if (offered == stored)
-                        refuse(b, c, -EEXIST,
-                               "revision %" PRIu64 " is already stored with different content "
-                               "(conflict refused)",
-                               offered);
-                else
-                        c->replaces = true;
-        }
-}
-
-static Candidate *batch_find_account_key(BatchCheck *b, const char *key_id)
-{
-        for (size_t i = 0; i < b->n; i++) {
-                Candidate *c = &b->candidates[i];
-                if (c->account_key && c->state != CANDIDATE_DONE &&
-                    streq(c->account_key->public_key_sha3_384, key_id))
-                        return c;
-        }
-        return NULL;
-}
-
-/* Finds whether an assertion of type with one primary-key value exists: 1 stored or accepted, 0 absent,
- * -EAGAIN still pending in this batch. */
-static int batch_has(BatchCheck *b, const char *type, const char *value)
-{
-        const char *values[] = { value, NULL };
-        _cleanup_free_ char *key = lookup_key_from_values(type, values);
-
-        if (!key)
-                return -ENOMEM;
-        for (size_t i = 0; i < b->n; i++) {
-                Candidate *c = &b->candidates[i];
-                if (!c->key || !streq(c->key, key))
-                        continue;
-                if (c->state == CANDIDATE_ACCEPTED)
-                        return 1;
-                if (c->state == CANDIDATE_PENDING)
-                        return -EAGAIN;
-        }
-        return db_lookup(b->db, key) ? 1 : 0;
-}
-
-/* The signing key of an assertion, from the database or from what this batch accepted so far. */
-typedef struct Signer {
-        AccountKey *account_key;
-        PublicKey *public_key;
-} Signer;
-
-static int resolve_signer(BatchCheck *b, const char *key_id, Signer *ret)
-{
-        Candidate *c = batch_find_account_key(b, key_id);
-        const char *values[] = { key_id, NULL };
-        _cleanup_free_ char *key = lookup_key_from_values("account-key", values);
-        TrustEntry *e;
+        _cleanup_free_ char *prefix = walk_prefix(type, filters);
+        Iteration it = { .db = db, .filters = filters, .f = f, .userdata = userdata };
         int r;
 
-        if (c && c->state == CANDIDATE_ACCEPTED) {
-                *ret = (Signer){ c->account_key, c->public_key };
-                return 1;
-        }
-        if (c && c->state == CANDIDATE_PENDING && !c->replaces)
-                return -EAGAIN;
-
-        e = key ? db_lookup(b->db, key) : NULL;
-        if (!e)
-                return c ? -EAGAIN : 0;
-        if (!e->account_key) {
-                r = account_key_from_assertion(e->assertion, &e->account_key, NULL);
-                if (r < 0)
-                        return r;
-        }
-        if (!e->public_key) {
-                r = public_key_from_assertion(e->assertion, &e->public_key, NULL);
-                if (r < 0)
-                        return r;
-        }
-        *ret = (Signer){ e->account_key, e->public_key };
-        return 1;
-}
-
-static void format_window(const AccountKey *k, char *buf, size_t size)
-{
-        char since[RFC3339_MAX], until[RFC3339_MAX] = "forever";
-
-        (void) time_format_rfc3339(k->since, since);
-        if (k->until != USEC_INFINITY)
-                (void) time_format_rfc3339(k->until, until);
-        snprintf(buf, size, "[%s, %s)", since, until);
-}
-
-/* The consistency rules that depend on other assertions (snapd's checkConsistency). */
-static TryResult check_consistency(BatchCheck *b, Candidate *c, const char *authority)
-{
-        const Assertion *a = c->assertion;
-        int r;
-
-        if (streq(a->type, "account") || streq(a->type, "account-key")) {
-                /* Only a root of trust may vouch for accounts and their keys; otherwise any brand could
-                 * mint keys for another brand's account. */
-                if (!trust_db_is_trusted_account(b->db, authority)) {
-                        refuse(b, c, -EPERM,
-                               "%s for \"%s\" is not signed by a directly trusted authority: %s", a->type,
-                               strempty(assertion_header_string(a, "account-id")), authority);
-                        return TRY_DECIDED;
-                }
-        }
-        if (streq(a->type, "account-key")) {
-                const char *account_id = c->account_key->account_id;
-                r = batch_has(b, "account", account_id);
-                if (r == -EAGAIN)
-                        return TRY_WAIT;
-                if (r == 0) {
-                        refuse(b, c, -ENOKEY,
-                               "account-key for \"%s\" does not have a matching account assertion",
-                               account_id);
-                        return TRY_DECIDED;
-                }
-                /* Two live keys under one name would let a replaced key come back under the old name. */
-                for (size_t i = 0; i < b->db->n_entries; i++) {
-                        const Assertion *o = b->db->entries[i].assertion;
-                        const char *on = assertion_header_string(o, "name"),
-                                   *oid = assertion_header_string(o, "public-key-sha3-384");
-                        if (!streq(o->type, "account-key") ||
-                            !streq(strempty(assertion_header_string(o, "account-id")), account_id) || !on ||
-                            !c->account_key->name || !streq(on, c->account_key->name) || !oid ||
-                            streq(oid, c->account_key->public_key_sha3_384))
-                                continue;
-                        refuse(b, c, -EEXIST,
-                               "account-key for \"%s\" with ID %s has the same name \"%s\" as existing ID "
-                               "%s",
-                               account_id, c->account_key->public_key_sha3_384, on, oid);
-                        return TRY_DECIDED;
-                }
-        }
-        if (streq(a->type, "serial")) {
-                const char *brand = assertion_header_string(a, "brand-id");
-                if (brand && !streq(brand, authority)) {
-                        refuse(b, c, -EPERM,
-                               "serial with authority \"%s\" different from brand \"%s\" is not supported",
-                               authority, brand);
-                        return TRY_DECIDED;
-                }
-        }
-        return TRY_DECIDED;
-}
-
-/* Decides one pending candidate, or asks to wait for a prerequisite from the same batch. Cheap checks and
- * prerequisite lookups come first, so no RSA operation is spent on a candidate that has to wait. */
-static TryResult try_candidate(BatchCheck *b, Candidate *c)
-{
-        const Assertion *a = c->assertion;
-        const char *authority = assertion_header_string(a, "authority-id"),
-                   *key_id = assertion_header_string(a, "sign-key-sha3-384");
-        usec_t t = trust_db_check_time(b->db);
-        Signer signer = {};
-        AssertionError err = {};
-        char window[96], when[RFC3339_MAX], reason[300];
-        int r;
-
-        r = resolve_signer(b, key_id, &signer);
-        if (r == -EAGAIN)
-                return TRY_WAIT;
-        if (r < 0) {
-                refuse(b, c, r, "cannot load the signing key %s: %s", key_id, strerror(-r));
-                return TRY_DECIDED;
-        }
-        if (r == 0) {
-                refuse(b, c, -ENOKEY,
-                       "no matching public key \"%s\" for signature by \"%s\" (unknown signer)", key_id,
-                       authority);
-                return TRY_DECIDED;
-        }
-        if (!streq(signer.account_key->account_id, authority)) {
-                refuse(b, c, -ENOKEY, "authority \"%s\" does not match the public key's account \"%s\"",
-                       authority, signer.account_key->account_id);
-                return TRY_DECIDED;
-        }
-
-        format_window(signer.account_key, window, sizeof(window));
-        if (!account_key_is_valid_at(signer.account_key, t)) {
-                (void) time_format_rfc3339(t, when);
-                refuse(b, c, -EKEYEXPIRED,
-                       "signed with expired public key \"%s\" from \"%s\": check time is %s but "
-                       "the key is valid during %s",
-                       key_id, authority, when, window);
-                return TRY_DECIDED;
-        }
-        const char *timestamp = assertion_header_string(a, "timestamp");
-        usec_t ts;
-        if (timestamp && time_parse_rfc3339(timestamp, &ts) >= 0 &&
-            !account_key_is_valid_at(signer.account_key, ts)) {
-                refuse(b, c, -EKEYEXPIRED, "timestamp %s outside of the signing key's validity %s",
-                       timestamp, window);
-                return TRY_DECIDED;
-        }
-
-        TryResult tr = check_consistency(b, c, authority);
-        if (tr == TRY_WAIT || c->state == CANDIDATE_DONE)
-                return tr;
-
-        r = assertion_verify_signature(a, signer.public_key, &err);
-        if (r < 0) {
-                refuse(b, c, -EKEYREJECTED, "bad signature: %s",
-                       assertion_error_format(&err, reason, sizeof(reason)));
-                return TRY_DECIDED;
-        }
-
-        accept_candidate(b, c);
-        return TRY_DECIDED;
-}
-
-static void batch_resolve(BatchCheck *b)
-{
-        for (bool progress = true; progress;) {
-                progress = false;
-                for (size_t i = 0; i < b->n; i++) {
-                        Candidate *c = &b->candidates[i];
-                        if (c->state == CANDIDATE_PENDING && try_candidate(b, c) == TRY_DECIDED)
-                                progress = true;
-                }
-        }
-        /* What still waits depends on something that never got accepted (a cycle or a refused key). */
-        for (size_t i = 0; i < b->n; i++) {
-                Candidate *c = &b->candidates[i];
-                if (c->state == CANDIDATE_PENDING)
-                        refuse(b, c, -ENOKEY, "its signing key or account in this batch was not accepted");
-        }
-}
-
-static int batch_commit(BatchCheck *b)
-{
-        usec_t floor = b->db->floor;
-        int r;
-
-        if (!b->db->root)
-                return -EROFS; /* held in memory only (trust_db_new_trusted()) */
-
-        for (unsigned order = 0; order < b->n_accepted; order++)
-                for (size_t i = 0; i < b->n; i++) {
-                        Candidate *c = &b->candidates[i];
-                        _cleanup_assertion_ Assertion *copy = NULL;
-                        const char *timestamp;
-                        usec_t ts;
-
-                        if (c->state != CANDIDATE_ACCEPTED || c->accepted_order != order)
-                                continue;
-                        /* Prerequisites were accepted first, so they are written first: a crash in the
-                         * middle leaves a smaller, still consistent store. */
-                        r = assertion_store_save(b->db->root, c->assertion);
-                        if (r < 0)
-                                return r;
-                        r = assertion_copy(c->assertion, &copy);
-                        if (r < 0)
-                                return r;
-                        r = db_put(b->db, TAKE_PTR(copy), false);
-                        if (r < 0)
-                                return r;
-                        timestamp = assertion_header_string(c->assertion, "timestamp");
-                        if (timestamp && time_parse_rfc3339(timestamp, &ts) >= 0 && ts > floor)
-                                floor = ts;
-                }
-
-        if (floor > b->db->floor) {
-                r = assertion_store_write_time_floor(b->db->root, floor);
-                if (r < 0)
-                        return r;
-                b->db->floor = floor;
-        }
-        b->report->committed = true;
-        return 0;
-}
-
-static int batch_run(TrustDb *db, const AssertionList *batch, bool commit, TrustReport **ret)
-{
-        _cleanup_trust_report_ TrustReport *report = calloc(1, sizeof(TrustReport));
-        BatchCheck b = { .db = db, .n = batch->n };
-        int r = 0;
-
-        if (!report)
+        if (!prefix)
                 return -ENOMEM;
-        report->n = batch->n;
-        report->verdicts = calloc(batch->n + 1, sizeof(TrustVerdict));
-        b.candidates = calloc(batch->n + 1, sizeof(Candidate));
-        if (!report->verdicts || !b.candidates) {
-                free(b.candidates);
-                return -ENOMEM;
-        }
-        b.report = report;
-        for (size_t i = 0; i < batch->n; i++)
-                b.candidates[i].assertion = batch->items[i];
-
-        batch_prepare(&b);
-        batch_resolve(&b);
-        if (commit && report->n_refused == 0)
-                r = batch_commit(&b);
-
-        for (size_t i = 0; i < b.n; i++)
-                candidate_done(&b.candidates[i]);
-        free(b.candidates);
+        it.prefix = prefix;
+        /* Store keys (and so the order) sort by type, then primary key: a stable, readable order. */
+        r = assertion_store_foreach(db->store, prefix, iterate_stored, &it);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(report);
-        return 0;
-}
-
-int trust_db_check(TrustDb *db, const AssertionList *batch, TrustReport **ret)
-{
-        return batch_run(db, batch, false, ret);
-}
-
-int trust_db_import(TrustDb *db, const AssertionList *batch, TrustReport **ret)
-{
-        return batch_run(db, batch, true, ret);
+        if (it.result == 0)
+                emit_trusted_before(&it, NULL);
+        return it.result < 0 ? it.result : 0;
 }

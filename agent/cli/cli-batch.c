@@ -58,7 +58,11 @@ int cli_trust_db_open(const CliContext *ctx, TrustDb **ret)
         int r;
 
         r = trust_db_open(ctx->root, ctx->now, ret, &error);
-        if (r < 0)
+        if (r < 0) {
                 cli_error(ctx->root, "cannot open the assertion database: %s", error ? error : strerror(-r));
+                return r;
+        }
+        if (!ctx->now_set) /* on the real clock: not before this build */
+                trust_db_raise_time_floor(*ret, trust_db_build_time_floor());
         return r;
 }

@@ -50,7 +50,12 @@ static int call_offline(const CliContext *ctx, const Operation *op, json_t *para
                 oc.db = db;
         }
         r = op->function(&oc, parameters, ret, &err);
-        return r < 0 ? print_failure(&err, r) : 0;
+        if (r < 0)
+                return print_failure(&err, r);
+        /* Verify decides nothing that happens: only changes reach the journal (as the daemon's do). */
+        if (op->writes)
+                cli_log_report(ctx, ret->report);
+        return 0;
 }
 
 int cli_call_daemon(const char *method, json_t *parameters, json_t **ret_reply)

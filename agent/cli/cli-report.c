@@ -15,6 +15,9 @@ size_t cli_print_assertions(const CliContext *ctx, const ProvisionReport *r, boo
 
                 if (e->verdict == TRUST_VERDICT_REFUSED)
                         cli_error(e->origin, "%s: %s", what, strempty(e->reason));
+                else if (verbose && !ctx->json && e->verdict == TRUST_VERDICT_SKIPPED)
+                        /* Not stored whatever happens to the batch: the reason names the one kept. */
+                        printf("%s: %s: skipped: %s\n", e->origin, what, strempty(e->reason));
                 else if (verbose && !ctx->json)
                         printf("%s: %s: %s%s\n", e->origin, what, trust_verdict_kind_to_string(e->verdict),
                                r->n_assertions_refused > 0 && e->verdict != TRUST_VERDICT_UNCHANGED

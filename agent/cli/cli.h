@@ -38,6 +38,8 @@ int verb_expire(const CliContext *ctx, int argc, char **argv);
 int verb_sign(const CliContext *ctx, int argc, char **argv);
 int verb_export_key(const CliContext *ctx, int argc, char **argv);
 int verb_status(const CliContext *ctx, int argc, char **argv);
+int verb_deny(const CliContext *ctx, int argc, char **argv);
+int verb_allow(const CliContext *ctx, int argc, char **argv);
 int verb_fleet(const CliContext *ctx, int argc, char **argv);
 
 /* Prints "corehomectl: PREFIX: message" on stderr; PREFIX names the file/assertion/user concerned. */

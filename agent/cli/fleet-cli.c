@@ -156,6 +156,7 @@ static int poll_offline(const CliContext *ctx, FleetClient *client)
                 cli_error("fleet", "%s", error ? error : strerror(-r));
                 return EXIT_REFUSED;
         }
+        cli_log_report(ctx, result.report);
         return finish_poll(ctx, &result);
 }
 
@@ -214,6 +215,7 @@ static int import_offline(const CliContext *ctx, FleetClient *client, const char
                 cli_error(url, "%s", error ? error : strerror(-r));
                 return EXIT_REFUSED;
         }
+        cli_log_report(ctx, imported);
         reply = provision_report_to_json(imported);
         if (!reply || json_object_set(reply, "prerequisites", fetched) < 0)
                 return EXIT_REFUSED;

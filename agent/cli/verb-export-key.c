@@ -14,6 +14,22 @@
 #define _cleanup_json_ _cleanup_(json_decrefp)
 #endif
 
+/* --json: the key's name and id, its public key text, and the request when one was made. */
+static int print_json(const SigningKey *key, const char *public_key, const char *request)
+{
+        _cleanup_json_ json_t *o =
+                json_pack("{s:s, s:s, s:s, s:s?}", "name", key->name, "public-key-sha3-384",
+                          key->public_key->id, "public-key", public_key, "account-key-request", request);
+
+        if (!o) {
+                cli_error("export-key", "out of memory");
+                return EXIT_REFUSED;
+        }
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
 static int print_request(const CliContext *ctx, SigningKey *key, const char *account)
 {
         _cleanup_json_ json_t *headers = NULL;
@@ -43,6 +59,8 @@ static int print_request(const CliContext *ctx, SigningKey *key, const char *acc
                 cli_error("export-key", "%s", err.message);
                 return EXIT_REFUSED;
         }
+        if (ctx->json)
+                return print_json(key, body, text);
         fwrite(text, 1, size, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_REFUSED;
 }
@@ -93,6 +111,8 @@ int verb_export_key(const CliContext *ctx, int argc, char **argv)
                 cli_error("export-key", "cannot encode the key: %s", strerror(-r));
                 return EXIT_REFUSED;
         }
+        if (ctx->json)
+                return print_json(key, text, NULL);
         printf("%s\n", text);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_REFUSED;
 }

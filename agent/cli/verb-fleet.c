@@ -14,21 +14,6 @@
 
 #define FLEET_PUBLISH_TRUSTED_MAX 64 /* --trusted files: a device has a handful of roots */
 
-static void publish_help(void)
-{
-        printf("Usage: corehomectl [--now=TIME] [--json] fleet publish --inventory=FILE --out=DIR\n"
-               "                   --trusted=FILE [--trusted=FILE...] ASSERTIONS...\n\n"
-               "Builds the tree a fleet's web server serves: devices/SERIAL/assertions/index (the feed of\n"
-               "each device of the inventory, holding the grants that apply to it) and its account and\n"
-               "account-key prerequisites. DIR is a symlink to the current generation in DIR.generations/,\n"
-               "replaced in one step; unchanged files keep their inode (and ETag).\n\n"
-               "  --inventory=FILE  the devices: YAML, devices: [{serial, model, labels}]\n"
-               "  --out=DIR         the web server's document root (a symlink this command manages)\n"
-               "  --trusted=FILE    the trusted roots the devices have (their etc/corehomed/trusted/)\n"
-               "  ASSERTIONS        the brand's assertion files (streams or framed feeds)\n\n"
-               "--now takes TIME as the publish's time: grants whose since is later are held back.\n");
-}
-
 static void print_grants(const FleetPublishReport *r)
 {
         for (size_t i = 0; i < r->n_grants; i++) {
@@ -57,7 +42,6 @@ static int publish(const CliContext *ctx, int argc, char **argv)
 {
         enum { ARG_INVENTORY = 0x100, ARG_OUT, ARG_TRUSTED };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
                 { "inventory", required_argument, NULL, ARG_INVENTORY },
                 { "out", required_argument, NULL, ARG_OUT },
                 { "trusted", required_argument, NULL, ARG_TRUSTED },
@@ -72,11 +56,9 @@ static int publish(const CliContext *ctx, int argc, char **argv)
         size_t n_trusted = 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        /* VERB --help is answered by main() from the table of verbs (corehomectl.c). */
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'h':
-                        publish_help();
-                        return EXIT_OK;
                 case ARG_INVENTORY:
                         inventory_path = optarg;
                         break;
@@ -143,10 +125,6 @@ static int publish(const CliContext *ctx, int argc, char **argv)
 
 int verb_fleet(const CliContext *ctx, int argc, char **argv)
 {
-        if (argc >= 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
-                publish_help();
-                return EXIT_OK;
-        }
         if (argc < 2 || !streq(argv[1], "publish")) {
                 cli_error(argv[0], "the only fleet command is 'publish'; see fleet publish --help");
                 return EXIT_USAGE;

@@ -246,6 +246,22 @@ static int input_parse(const char *data, size_t size, json_t **ret, char *messag
         return input_parse_yaml(data, size, ret, message, message_size);
 }
 
+/* --json: the signed text with what a script wants to know without decoding it. */
+static int print_json(json_t *headers, const SigningKey *key, const char *text, size_t text_size)
+{
+        _cleanup_json_ json_t *o =
+                json_pack("{s:O, s:s, s:s%}", "type", json_object_get(headers, "type"), "sign-key-sha3-384",
+                          key->public_key->id, "assertion", text, text_size);
+
+        if (!o) {
+                cli_error("sign", "out of memory");
+                return EXIT_REFUSED;
+        }
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
 int verb_sign(const CliContext *ctx, int argc, char **argv)
 {
         enum { ARG_KEY = 0x100, ARG_GNUPG_HOME };
@@ -321,6 +337,8 @@ int verb_sign(const CliContext *ctx, int argc, char **argv)
                 cli_error(path, "%s", err.message);
                 return EXIT_REFUSED;
         }
+        if (ctx->json)
+                return print_json(headers, key, text, text_size);
         if (fwrite(text, 1, text_size, stdout) != text_size || fflush(stdout) != 0) {
                 cli_error("sign", "cannot write the signed assertion: %m");
                 return EXIT_REFUSED;

@@ -14,6 +14,17 @@ static const char *member(json_t *o, const char *key)
         return json_string_value(json_object_get(o, key));
 }
 
+static bool string_in_array(json_t *array, const char *s)
+{
+        size_t i;
+        json_t *e;
+
+        json_array_foreach (array, i, e)
+                if (s && streq(strempty(json_string_value(e)), s))
+                        return true;
+        return false;
+}
+
 int verb_status(const CliContext *ctx, int argc, char **argv)
 {
         _cleanup_(operation_result_done) OperationResult result = {};
@@ -46,13 +57,25 @@ int verb_status(const CliContext *ctx, int argc, char **argv)
         size_t i;
         json_t *e;
         json_array_foreach (json_object_get(o, "trusted-accounts"), i, e)
-                printf(" %s", strempty(json_string_value(e)));
+                printf(" %s%s", strempty(json_string_value(e)),
+                       string_in_array(json_object_get(o, "unchained-roots"), json_string_value(e))
+                               ? " (nothing stored chains to it)"
+                               : "");
+        if (member(o, "trust-warning"))
+                printf(" none\n                   %s", member(o, "trust-warning"));
         printf("\nStored assertions:");
         const char *type;
         json_object_foreach (json_object_get(o, "stored"), type, e)
                 printf(" %s=%" JSON_INTEGER_FORMAT, type, json_integer_value(e));
         printf("\nUsers:             %" JSON_INTEGER_FORMAT "\n",
                json_integer_value(json_object_get(o, "users")));
+        json_t *denied = json_object_get(o, "denied");
+        if (json_array_size(denied) > 0) {
+                printf("Denied here:      ");
+                json_array_foreach (denied, i, e)
+                        printf(" %s", strempty(json_string_value(json_object_get(e, "user"))));
+                putchar('\n');
+        }
         if (member(o, "clock-floor"))
                 printf("Clock:             behind the newest signed timestamp; checks use %s\n",
                        member(o, "clock-floor"));

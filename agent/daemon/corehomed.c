@@ -33,7 +33,8 @@ typedef struct Corehomed {
         FleetTimer *fleet;
         VarlinkServer *userdb;
         VarlinkServer *manager;
-        char *userdb_service; /* the userdb service name: the socket's file name */
+        int userdb_fd, manager_fd; /* passed by systemd until served; -1 when not */
+        char *userdb_service;      /* the userdb service name: the socket's file name */
 } Corehomed;
 
 static void corehomed_done(Corehomed *c)
@@ -45,6 +46,8 @@ static void corehomed_done(Corehomed *c)
         fleet_timer_free(c->fleet);
         media_queue_free(c->media);
         daemon_free(c->core);
+        safe_close(c->userdb_fd);
+        safe_close(c->manager_fd);
         free(c->userdb_service);
 }
 
@@ -109,48 +112,54 @@ static const VarlinkLimits manager_limits = {
         .message_timeout = 60 * USEC_PER_SEC,
 };
 
-static int serve(Corehomed *c, char **ret_error)
+/* The sockets systemd passed, and the userdb service name that follows from them: what clients pass as
+ * "service" is the socket's file name. */
+static int take_sockets(Corehomed *c, DaemonOptions *o, char **ret_error)
 {
-        const DaemonOptions *o = &c->core->options;
-        int userdb_fd, manager_fd, r;
+        int r = take_listen_fds(&c->userdb_fd, &c->manager_fd);
 
-        r = take_listen_fds(&userdb_fd, &manager_fd);
         if (r < 0) {
                 *ret_error = strprintf("cannot take the sockets passed by systemd: %s", strerror(-r));
                 return r;
         }
-
-        /* The userdb service name is the socket's file name: that is what clients pass as "service". */
-        c->userdb_service = strdup(userdb_fd >= 0 ? USERDB_SERVICE_NAME : file_name(o->userdb_socket));
-        if (!c->userdb_service) {
-                safe_close(manager_fd);
+        c->userdb_service = strdup(c->userdb_fd >= 0 ? USERDB_SERVICE_NAME : file_name(o->userdb_socket));
+        if (!c->userdb_service)
                 return -ENOMEM;
-        }
-        r = varlink_server_new(c->core->event, userdb_fd >= 0 ? NULL : o->userdb_socket, USERDB_SOCKET_MODE,
-                               userdb_fd, &c->userdb);
+        o->userdb_service = c->userdb_service;
+        return 0;
+}
+
+static int serve(Corehomed *c, char **ret_error)
+{
+        const DaemonOptions *o = &c->core->options;
+        bool passed = c->userdb_fd >= 0;
+        int r;
+
+        r = varlink_server_new(c->core->event, passed ? NULL : o->userdb_socket, USERDB_SOCKET_MODE,
+                               TAKE_FD(c->userdb_fd), &c->userdb);
         if (r >= 0)
-                r = userdb_service_add(c->userdb, c->core->provisioner->home, c->userdb_service);
+                r = userdb_service_add_index(c->userdb, c->core->userdb_index);
         if (r < 0) {
-                safe_close(manager_fd);
-                *ret_error = strprintf("cannot serve io.systemd.UserDatabase on %s: %s",
-                                       userdb_fd >= 0 ? "the socket passed by systemd" : o->userdb_socket,
-                                       strerror(-r));
+                *ret_error =
+                        strprintf("cannot serve io.systemd.UserDatabase on %s: %s",
+                                  passed ? "the socket passed by systemd" : o->userdb_socket, strerror(-r));
                 return r;
         }
 
         const ManagerServices services = { .import_media = import_media,
                                            .poll_fleet = poll_fleet,
                                            .userdata = c };
-        r = varlink_server_new(c->core->event, manager_fd >= 0 ? NULL : o->manager_socket,
-                               MANAGER_SOCKET_MODE, manager_fd, &c->manager);
+        passed = c->manager_fd >= 0;
+        r = varlink_server_new(c->core->event, passed ? NULL : o->manager_socket, MANAGER_SOCKET_MODE,
+                               TAKE_FD(c->manager_fd), &c->manager);
         if (r >= 0)
                 r = varlink_server_set_limits(c->manager, &manager_limits);
         if (r >= 0)
                 r = manager_add_methods(c->manager, c->core, &services);
         if (r < 0) {
-                *ret_error = strprintf("cannot serve io.corehomed.Manager on %s: %s",
-                                       manager_fd >= 0 ? "the socket passed by systemd" : o->manager_socket,
-                                       strerror(-r));
+                *ret_error =
+                        strprintf("cannot serve io.corehomed.Manager on %s: %s",
+                                  passed ? "the socket passed by systemd" : o->manager_socket, strerror(-r));
                 return r;
         }
         (void) varlink_server_set_info(c->manager, "corehomed", "corehomed io.corehomed.Manager", NULL,
@@ -160,9 +169,13 @@ static int serve(Corehomed *c, char **ret_error)
 
 static int corehomed_start(Corehomed *c, const DaemonOptions *options, char **ret_error)
 {
+        DaemonOptions o = *options;
         int r;
 
-        r = daemon_new(options, &c->core, ret_error);
+        r = take_sockets(c, &o, ret_error);
+        if (r < 0)
+                return r;
+        r = daemon_new(&o, &c->core, ret_error);
         if (r < 0)
                 return r;
         r = media_queue_new(c->core, &c->media);
@@ -197,17 +210,19 @@ static void help(void)
                "  --manager-socket=PATH  io.corehomed.Manager socket (default %s)\n"
                "  --allow-any-media      read any block device with a file system, not only removable\n"
                "                         ones (overrides media.devices; for tests)\n"
-               "  -h, --help             show this help\n\n"
+               "  -h, --help             show this help\n"
+               "  --version              show the version\n\n"
                "Sockets passed by systemd (FileDescriptorName=userdb / manager) take precedence over the\n"
-               "paths.\n",
+               "paths. See corehomed(8) and corehomed.yaml(5).\n",
                DAEMON_USERDB_SOCKET_DEFAULT, MANAGER_SOCKET_DEFAULT);
 }
 
 int main(int argc, char **argv)
 {
-        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA };
+        enum { ARG_ROOT = 0x100, ARG_USERDB_SOCKET, ARG_MANAGER_SOCKET, ARG_ALLOW_ANY_MEDIA, ARG_VERSION };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "userdb-socket", required_argument, NULL, ARG_USERDB_SOCKET },
                 { "manager-socket", required_argument, NULL, ARG_MANAGER_SOCKET },
@@ -218,7 +233,7 @@ int main(int argc, char **argv)
                 .userdb_socket = DAEMON_USERDB_SOCKET_DEFAULT,
                 .manager_socket = MANAGER_SOCKET_DEFAULT,
         };
-        _cleanup_(corehomed_done) Corehomed corehomed = {};
+        _cleanup_(corehomed_done) Corehomed corehomed = { .userdb_fd = -1, .manager_fd = -1 };
         _cleanup_free_ char *error = NULL;
         int c, r;
 
@@ -226,6 +241,9 @@ int main(int argc, char **argv)
                 switch (c) {
                 case 'h':
                         help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("corehomed %s\n", COREHOMED_VERSION);
                         return EXIT_SUCCESS;
                 case ARG_ROOT:
                         o.root = optarg;

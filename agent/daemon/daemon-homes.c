@@ -2,6 +2,8 @@
 /* Homes at run time: the daemon mounts the homes of the users it manages while their grants are valid, and
  * unmounts them before a user goes away (removal, revocation, expiry). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
@@ -32,34 +34,145 @@ static GrantValidity home_grant_validity(Daemon *d, const char *user_name, usec_
         return GRANT_VALID;
 }
 
-void daemon_homes_activate(Daemon *d)
+/* Activates the home of user_name when it is ours, inactive and its grant valid. Returns 1 when it did. */
+static int activate_one(Daemon *d, const char *user_name)
 {
         Home *home = d->provisioner->home;
-        HomeListEntry *homes = NULL;
-        size_t n = 0;
+        RecordError err = {};
+        HomeState state;
         int r;
 
-        r = home_list(home, &homes, &n);
+        /* Checked again: the list was made jobs ago, and another process may have changed the home. */
+        if (home_state(home, user_name, &state) < 0 ||
+            (state != HOME_STATE_INACTIVE && state != HOME_STATE_DIRTY))
+                return 0;
+        if (home_grant_validity(d, user_name, provisioner_check_time(d->provisioner)) != GRANT_VALID)
+                return 0;
+        r = home_activate(home, user_name, &err);
+        if (r < 0 && r != -EALREADY) {
+                daemon_log(&d->log, LOG_ERR, "cannot activate the home of %s: %s", user_name,
+                           err.message[0] ? err.message : strerror(-r));
+                return 0;
+        }
+        if (r < 0)
+                return 0;
+        daemon_log(&d->log, LOG_INFO, "activated the home of %s", user_name);
+        return 1;
+}
+
+static void job_activate(int error, void *userdata);
+
+static int on_resume(sd_event_source *s, void *userdata)
+{
+        Daemon *d = userdata;
+        int r = daemon_write(d, job_activate, NULL, d, true);
+
         if (r < 0) {
-                daemon_log(&d->log, LOG_ERR, "cannot list homes: %s", strerror(-r));
+                daemon_log(&d->log, LOG_ERR, "cannot queue the activation of more homes: %s", strerror(-r));
+                daemon_homes_activation_done(d);
+        }
+        return 0;
+}
+
+/* Activates homes from the pending list for one slice, and queues a job for the rest: between two jobs the
+ * loop answers lookups and the Manager. */
+static void activate_some(Daemon *d)
+{
+        HomeActivation *a = &d->activation;
+        usec_t start = time_now_monotonic();
+        int r = 0;
+
+        while (a->names && a->names[a->next]) {
+                a->activated += activate_one(d, a->names[a->next++]);
+                if (time_now_monotonic() - start >= HOMES_ACTIVATE_SLICE_USEC)
+                        break;
+        }
+        if (a->names && a->names[a->next]) {
+                /* Not straight into the writer queue: its next job would run before the lookups that arrived
+                 * meanwhile (accepting, reading and answering each take a turn of the loop). The idle source
+                 * queues it once they are answered. */
+                if (!a->resume)
+                        r = sd_event_add_defer(d->event, &a->resume, on_resume, d);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(a->resume, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(a->resume, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        return;
+                daemon_log(&d->log, LOG_ERR, "cannot queue the activation of %zu more homes: %s",
+                           a->n - a->next, strerror(-r));
+        }
+        if (a->names && a->activated > 0)
+                daemon_log(&d->log, LOG_INFO, "home activation done: %zu homes activated in %" PRIu64 " ms",
+                           a->activated, (time_now_monotonic() - a->started) / 1000);
+        daemon_homes_activation_done(d);
+}
+
+static void job_activate(int error, void *userdata)
+{
+        Daemon *d = userdata;
+
+        if (error < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot activate the remaining homes: %s", strerror(-error));
+                daemon_homes_activation_done(d);
                 return;
         }
-        for (size_t i = 0; i < n; i++) {
-                RecordError err = {};
+        daemon_clock_sync(d);
+        activate_some(d);
+}
 
-                if (!homes[i].ours ||
-                    (homes[i].state != HOME_STATE_INACTIVE && homes[i].state != HOME_STATE_DIRTY))
-                        continue;
-                if (home_grant_validity(d, homes[i].user_name, d->provisioner->now) != GRANT_VALID)
-                        continue;
-                r = home_activate(home, homes[i].user_name, &err);
-                if (r < 0 && r != -EALREADY)
-                        daemon_log(&d->log, LOG_ERR, "cannot activate the home of %s: %s",
-                                   homes[i].user_name, err.message[0] ? err.message : strerror(-r));
-                else if (r >= 0)
-                        daemon_log(&d->log, LOG_INFO, "activated the home of %s", homes[i].user_name);
+void daemon_homes_activation_done(Daemon *d)
+{
+        sd_event_source *resume = d->activation.resume;
+
+        strv_free(d->activation.names);
+        if (resume)
+                (void) sd_event_source_set_enabled(resume, SD_EVENT_OFF);
+        d->activation = (HomeActivation){ .resume = resume };
+}
+
+void daemon_homes_free(Daemon *d)
+{
+        daemon_homes_activation_done(d);
+        d->activation.resume = sd_event_source_disable_unref(d->activation.resume);
+}
+
+void daemon_homes_activate(Daemon *d)
+{
+        HomeActivation *a = &d->activation;
+        const UserdbRecord *const *users;
+        size_t n = 0, k = 0;
+        int r;
+
+        /* The users the index serves: verified once, not at every call; those whose grant ran out are left
+         * to the expiry sweep. */
+        r = daemon_index_current(d);
+        if (r >= 0)
+                r = userdb_index_list(d->userdb_index, &users, &n);
+        if (r < 0) {
+                daemon_log(&d->log, LOG_ERR, "cannot list the users to activate: %s", strerror(-r));
+                return;
         }
-        home_list_free(homes, n);
+        /* A new list replaces what was still pending: it holds those homes too, if they still need it. */
+        daemon_homes_activation_done(d);
+        a->names = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; a->names && i < n; i++) {
+                if (users[i]->not_after <= provisioner_check_time(d->provisioner))
+                        continue;
+                a->names[k] = strdup(users[i]->key);
+                if (!a->names[k]) {
+                        daemon_homes_activation_done(d);
+                        break;
+                }
+                k++;
+        }
+        if (!a->names) {
+                daemon_log(&d->log, LOG_ERR, "cannot activate homes: %s", strerror(ENOMEM));
+                return;
+        }
+        a->n = k;
+        a->started = time_now_monotonic();
+        activate_some(d);
 }
 
 int daemon_home_deactivate(Daemon *d, const char *user_name)
@@ -91,14 +204,26 @@ static void deactivate_where(Daemon *d, bool expired_only)
                 return;
         for (size_t i = 0; i < n; i++)
                 if (!expired_only ||
-                    home_grant_validity(d, homes[i].user_name, d->provisioner->now) == GRANT_RAN_OUT)
+                    home_grant_validity(d, homes[i].user_name, provisioner_check_time(d->provisioner)) ==
+                            GRANT_RAN_OUT)
                         (void) daemon_home_deactivate(d, homes[i].user_name);
         home_list_free(homes, n);
 }
 
 void daemon_homes_deactivate_expired(Daemon *d)
 {
-        deactivate_where(d, true);
+        const UserdbRecord *const *users;
+        size_t n;
+
+        /* The users whose grant ran out, from the index (not a pass over every home, which would hold up
+         * lookups at each expiry); without the index, every home. */
+        if (daemon_index_current(d) < 0 || userdb_index_list(d->userdb_index, &users, &n) < 0) {
+                deactivate_where(d, true);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (users[i]->not_after <= provisioner_check_time(d->provisioner))
+                        (void) daemon_home_deactivate(d, users[i]->key);
 }
 
 void daemon_homes_deactivate_all(Daemon *d)

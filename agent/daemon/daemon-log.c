@@ -1,68 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon-log.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
-#include <unistd.h>
 
 #include "macros.h"
 
 void daemon_log_init(DaemonLog *log)
 {
-        const char *e = getenv("JOURNAL_STREAM");
-        unsigned long long dev, ino;
-        struct stat st;
-
-        log->to_stderr = true;
-        if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
-            (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino)
-                log->to_stderr = false;
-}
-
-#define FIELDS_MAX 10
-
-static void add_field(struct iovec *iov, size_t *n, char **buf, const char *name, const char *value)
-{
-        if (!value || *n >= FIELDS_MAX || asprintf(&buf[*n], "%s=%s", name, value) < 0)
-                return;
-        iov[*n] = (struct iovec){ .iov_base = buf[*n], .iov_len = strlen(buf[*n]) };
-        (*n)++;
-}
-
-static void log_send(const DaemonLog *log, int priority, const LogDecision *d, const char *message)
-{
-        struct iovec iov[FIELDS_MAX];
-        char *buf[FIELDS_MAX] = {}, priority_text[4], revision[24];
-        size_t n = 0;
-
-        snprintf(priority_text, sizeof(priority_text), "%d", priority);
-        add_field(iov, &n, buf, "MESSAGE", message);
-        add_field(iov, &n, buf, "PRIORITY", priority_text);
-        add_field(iov, &n, buf, "SYSLOG_IDENTIFIER", "corehomed");
-        if (d) {
-                add_field(iov, &n, buf, "COREHOMED_DECISION", d->decision);
-                add_field(iov, &n, buf, "COREHOMED_BRAND", d->brand);
-                add_field(iov, &n, buf, "COREHOMED_EMAIL", d->email);
-                if (d->revision >= 0) {
-                        snprintf(revision, sizeof(revision), "%" PRId64, d->revision);
-                        add_field(iov, &n, buf, "COREHOMED_REVISION", revision);
-                }
-                add_field(iov, &n, buf, "COREHOMED_USER", d->user);
-                add_field(iov, &n, buf, "COREHOMED_REASON", d->reason);
-                add_field(iov, &n, buf, "COREHOMED_DEVICE", d->device);
-        }
-        /* No journal (a container, a test): the line on standard error is all there is. */
-        (void) sd_journal_sendv(iov, (int) n);
-        for (size_t i = 0; i < n; i++)
-                free(buf[i]);
-        if (log->to_stderr)
-                fprintf(stderr, "corehomed: %s\n", message);
+        *log = (DaemonLog){ .identifier = "corehomed", .to_stderr = !decision_log_stderr_is_journal() };
 }
 
 void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char *format, ...)
@@ -75,7 +22,7 @@ void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char 
                 message = NULL;
         va_end(ap);
         if (message)
-                log_send(log, d->priority, d, message);
+                decision_log_send(log, d->priority, d, message);
 }
 
 void daemon_log(const DaemonLog *log, int priority, const char *format, ...)
@@ -88,57 +35,10 @@ void daemon_log(const DaemonLog *log, int priority, const char *format, ...)
                 message = NULL;
         va_end(ap);
         if (message)
-                log_send(log, priority, NULL, message);
-}
-
-static void log_assertion(const DaemonLog *log, const ProvisionReport *r, const AssertionResult *e,
-                          const char *device)
-{
-        bool refused = e->verdict == TRUST_VERDICT_REFUSED;
-        const char *verdict = trust_verdict_kind_to_string(e->verdict);
-        LogDecision d = {
-                .priority = refused ? LOG_WARNING : LOG_INFO,
-                .decision = refused ? "refused" : "accepted",
-                .brand = e->what.brand_id,
-                .email = e->what.email,
-                .revision = e->what.revision,
-                .reason = refused ? e->reason : verdict,
-                .device = device,
-        };
-
-        /* A batch is stored whole or not at all: an assertion that passed is not stored when another one
-         * of its batch was refused. */
-        if (!refused && !r->committed && e->verdict != TRUST_VERDICT_UNCHANGED)
-                d.reason = "valid, not stored: another assertion of the batch was refused";
-        daemon_log_decision(log, &d, "%s assertion %s (revision %" PRId64 ") from %s: %s",
-                            refused ? "refused" : "accepted", strempty(e->what.description),
-                            e->what.revision < 0 ? 0 : e->what.revision, strempty(e->origin),
-                            strempty(d.reason));
-}
-
-static void log_user(const DaemonLog *log, const UserResult *e, const char *device)
-{
-        const char *outcome = provision_outcome_to_string(e->outcome), *what = e->what.description;
-        LogDecision d = {
-                .priority = e->outcome == PROVISION_REFUSED ? LOG_WARNING : LOG_INFO,
-                .decision = outcome,
-                .brand = e->what.brand_id,
-                .email = e->what.email,
-                .revision = e->what.revision,
-                .user = e->user_name,
-                .reason = e->reason,
-                .device = device,
-        };
-
-        daemon_log_decision(log, &d, "user %s: %s%s%s%s%s%s%s%s", e->user_name ? e->user_name : "(none)",
-                            outcome, e->reason ? ": " : "", strempty(e->reason), what ? " (" : "",
-                            strempty(what), what ? ")" : "", device ? " from " : "", strempty(device));
+                decision_log_send(log, priority, NULL, message);
 }
 
 void daemon_log_report(const DaemonLog *log, const ProvisionReport *r, const char *device)
 {
-        for (size_t i = 0; i < r->n_assertions; i++)
-                log_assertion(log, r, &r->assertions[i], device);
-        for (size_t i = 0; i < r->n_users; i++)
-                log_user(log, &r->users[i], device);
+        decision_log_report(log, r, device);
 }

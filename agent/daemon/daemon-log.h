@@ -1,35 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The daemon's log: one structured journal entry per decision (an assertion accepted or refused, a user
- * created, updated, removed or left pending, a stick refused), with the grant's fields, so that
- * `journalctl COREHOMED_USER=alice` or `COREHOMED_DECISION=refused` finds them. When standard error is not
- * the journal (started by hand, by a test), each line is printed there too. */
+/* The daemon's log: the decision log every program shares (provision/decision-log.h), as "corehomed", with
+ * each line printed on standard error too when that is not the journal (started by hand, by a test). */
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
 
+#include "decision-log.h"
 #include "report.h"
 
-typedef struct DaemonLog {
-        bool to_stderr; /* standard error is not connected to the journal */
-} DaemonLog;
+typedef DecisionLog DaemonLog;
 
-/* Whether standard error is the journal ($JOURNAL_STREAM names its device and inode). */
 void daemon_log_init(DaemonLog *log);
-
-typedef struct LogDecision {
-        int priority;         /* LOG_INFO for what went through, LOG_WARNING for a refusal */
-        const char *decision; /* COREHOMED_DECISION: accepted, refused, created, updated, removed, ... */
-        const char *brand;    /* COREHOMED_BRAND */
-        const char *email;    /* COREHOMED_EMAIL */
-        int64_t revision;     /* COREHOMED_REVISION, < 0: none */
-        const char *user;     /* COREHOMED_USER */
-        const char *reason;   /* COREHOMED_REASON */
-        const char *device;   /* COREHOMED_DEVICE: the stick (or the path) the decision is about */
-} LogDecision;
 
 /* One decision; message is the whole line for a person. */
 void daemon_log_decision(const DaemonLog *log, const LogDecision *d, const char *format, ...)

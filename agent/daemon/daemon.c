@@ -39,13 +39,31 @@ void daemon_operation_context(Daemon *d, OperationContext *ret, char *state_buf,
         };
 }
 
+int daemon_index_current(Daemon *d)
+{
+        int r = userdb_index_scan(d->userdb_index);
+
+        if (r < 0)
+                daemon_log(&d->log, LOG_ERR, "cannot list the user records: %s", strerror(-r));
+        return r;
+}
+
+/* The earliest end of a served user's grant, from the index (each record was verified once, not at every
+ * call): the timer fires then. */
+static int next_expiry(Daemon *d, usec_t *ret)
+{
+        int r = daemon_index_current(d);
+
+        return r < 0 ? r : userdb_index_next_expiry(d->userdb_index, ret);
+}
+
 static void expiry_rearm(Daemon *d)
 {
         char when[RFC3339_MAX] = "never";
         usec_t next;
         int r;
 
-        r = expiry_next_deadline(d->provisioner->home, &next);
+        r = next_expiry(d, &next);
         if (r < 0) {
                 daemon_log(&d->log, LOG_ERR, "cannot find the next expiry: %s", strerror(-r));
                 return;
@@ -78,16 +96,49 @@ int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *use
         return r;
 }
 
-/* Removes the users whose grants ran out (deactivating their homes first), logs each, re-arms the timer. */
+/* The served users whose grant ran out by now, from the index. */
+static int expired_users(Daemon *d, char ***ret)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        const UserdbRecord *const *users;
+        size_t n, k = 0;
+        int r;
+
+        r = daemon_index_current(d);
+        if (r >= 0)
+                r = userdb_index_list(d->userdb_index, &users, &n);
+        if (r < 0)
+                return r;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (users[i]->not_after <= provisioner_check_time(d->provisioner) &&
+                    !(l[k++] = strdup(users[i]->key)))
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Removes the users whose grants ran out (deactivating their homes first), logs each, re-arms the timer.
+ * Those users come from the index: a pass over every home would hold up lookups at each expiry (with 500
+ * homes, for a good part of a second); only when the index cannot say is every home read. */
 static void expire_now(Daemon *d)
 {
         _cleanup_provision_report_ ProvisionReport *report = NULL;
-        int r;
+        _cleanup_strv_free_ char **expired = NULL;
+        int r, k;
 
+        k = expired_users(d, &expired);
+        if (k >= 0 && !expired[0]) {
+                expiry_rearm(d);
+                return;
+        }
         daemon_homes_deactivate_expired(d);
         r = provision_report_new(PROVISION_REPORT_USERS, &report);
         if (r >= 0)
-                r = provision_expire(d->provisioner, report);
+                r = k >= 0 ? provision_expire_users(d->provisioner, expired, report)
+                           : provision_expire(d->provisioner, report);
         if (r < 0)
                 daemon_log(&d->log, LOG_ERR, "expiry failed: %s", strerror(-r));
         if (report)
@@ -101,6 +152,7 @@ static void job_expire(int error, void *userdata)
 {
         Daemon *d = userdata;
 
+        daemon_clock_sync(d);
         if (error < 0) {
                 daemon_log(&d->log, LOG_ERR, "cannot check grants for expiry: %s", strerror(-error));
                 /* Try again at the next deadline rather than never. */
@@ -125,6 +177,74 @@ static void job_refresh(int error, void *userdata)
         daemon_users_changed(d);
 }
 
+/* Stale entries of the userdb index read per idle turn of the loop (each is read and its signature
+ * verified): a few ms of work, so a lookup arriving meanwhile waits at most that long. */
+#define INDEX_LOAD_BATCH 32
+
+/* The first job (expiry sweep, then the homes activated), once the index is whole: it takes the users from
+ * the index, and reading 500 records in one job would hold up lookups for that long. */
+static void start_when_indexed(Daemon *d)
+{
+        int r;
+
+        if (!d->start_pending || userdb_index_stale(d->userdb_index) > 0)
+                return;
+        d->start_pending = false;
+        r = daemon_write(d, job_expire, NULL, d, true);
+        if (r < 0)
+                daemon_log(&d->log, LOG_ERR, "cannot queue the start sweep: %s", strerror(-r));
+}
+
+static int on_index_load(sd_event_source *s, void *userdata)
+{
+        Daemon *d = userdata;
+
+        size_t before = userdb_index_stale(d->userdb_index);
+        size_t after = userdb_index_load_some(d->userdb_index, INDEX_LOAD_BATCH);
+
+        /* No progress: out of memory. Lookups read what they need; the start must not wait for it. */
+        if (after == 0 || after == before) {
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                if (after > 0 && d->start_pending) {
+                        d->start_pending = false;
+                        (void) daemon_write(d, job_expire, NULL, d, true);
+                }
+                start_when_indexed(d);
+        }
+        return 0;
+}
+
+/* The host records may have changed (our own writer job, another process): the index lists them again;
+ * what changed is read when asked for or by the loader, a batch per turn of the loop. Reading needs no lock:
+ * writers replace records whole, and each one moves the generation when it is done, which brings us here
+ * again. */
+static void index_rescan(Daemon *d)
+{
+        (void) daemon_index_current(d);
+        if (userdb_index_stale(d->userdb_index) > 0)
+                (void) sd_event_source_set_enabled(d->index_loader, SD_EVENT_ON);
+}
+
+static int index_start(Daemon *d)
+{
+        int r;
+
+        r = userdb_index_new(d->provisioner->home, d->options.userdb_service, &d->userdb_index);
+        if (r < 0)
+                return r;
+        r = sd_event_add_defer(d->event, &d->index_loader, on_index_load, d);
+        if (r >= 0)
+                /* When nothing else is pending: lookups (accept, read, answer: a turn each) go first and
+                 * read what they need themselves. The first job waits for the index to be whole. */
+                r = sd_event_source_set_priority(d->index_loader, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->index_loader, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        index_rescan(d);
+        return 0;
+}
+
 static void on_expiry(ExpiryTimer *t, bool clock_changed, void *userdata)
 {
         Daemon *d = userdata;
@@ -147,6 +267,8 @@ static int on_generation_changed(sd_event_source *s, const struct inotify_event 
         r = root_generation_read(d->options.root, &generation);
         if (r < 0 || generation == d->generation)
                 return 0;
+        /* Lookups see the change at once; the rest of the state is reloaded under the lock. */
+        index_rescan(d);
         r = daemon_write(d, job_refresh, NULL, d, true);
         if (r < 0)
                 daemon_log(&d->log, LOG_ERR, "cannot queue a refresh: %s", strerror(-r));
@@ -182,6 +304,8 @@ static void writer_end(uint64_t generation, void *userdata)
         Daemon *d = userdata;
 
         d->generation = generation;
+        /* The job may have created, changed or removed users. */
+        index_rescan(d);
 }
 
 static void writer_waiting(const char *lock_path, const char *holder, void *userdata)
@@ -211,8 +335,11 @@ static int open_state(Daemon *d, char **ret_error)
                 return r;
         }
         r = provisioner_open(d->options.root, d->started, HOME_ALLOW_MOUNT, &d->provisioner, ret_error);
-        if (r >= 0)
+        if (r >= 0) {
+                /* The daemon runs on the real clock: time has reached at least this build. */
+                provisioner_raise_time_floor(d->provisioner, trust_db_build_time_floor());
                 r = provision_recover(d->provisioner, ret_error);
+        }
         if (r < 0)
                 return r;
         root_lock_mark_changed(lock);
@@ -227,8 +354,13 @@ static int watch_generation(Daemon *d)
 
         if (r < 0)
                 return r;
-        return sd_event_add_inotify(d->event, &d->generation_watch, path, IN_CLOSE_WRITE,
-                                    on_generation_changed, d);
+        r = sd_event_add_inotify(d->event, &d->generation_watch, path, IN_CLOSE_WRITE, on_generation_changed,
+                                 d);
+        if (r < 0)
+                return r;
+        /* Before any lookup that is ready in the same turn: a client that asks right after another
+         * process changed a user (and moved the generation) gets the new answer. */
+        return sd_event_source_set_priority(d->generation_watch, SD_EVENT_PRIORITY_IMPORTANT);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -274,6 +406,12 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                            "this device has no usable identity; no users will be created: %s",
                            strempty(d->provisioner->device_error));
 
+        r = index_start(d);
+        if (r < 0) {
+                *ret_error = strprintf("cannot index the user records: %s", strerror(-r));
+                return r;
+        }
+
         r = expiry_timer_new(d->event, on_expiry, d, &d->expiry);
         if (r < 0) {
                 *ret_error = strprintf("cannot create the expiry timer: %s", strerror(-r));
@@ -289,11 +427,10 @@ int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error)
                 return r;
         }
         /* Grants that ran out while we were not running go first, then the rest are made usable: the first
-         * job, which runs once the loop runs, after the sockets serve (lookups check each grant's end
-         * themselves meanwhile). */
-        r = daemon_write(d, job_expire, NULL, d, true);
-        if (r < 0)
-                return r;
+         * job, once the loop runs and the index is whole, after the sockets serve (lookups check each
+         * grant's end themselves meanwhile). */
+        d->start_pending = true;
+        start_when_indexed(d);
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -306,7 +443,10 @@ Daemon *daemon_free(Daemon *d)
          * now: those functions only answer calls and free memory). */
         d->writers = writer_queue_free(d->writers);
         d->generation_watch = sd_event_source_disable_unref(d->generation_watch);
+        d->index_loader = sd_event_source_disable_unref(d->index_loader);
+        d->userdb_index = userdb_index_free(d->userdb_index);
         expiry_timer_free(d->expiry);
+        daemon_homes_free(d);
         /* A tree given with --root (a test, an image) keeps nothing mounted once we are gone; on the
          * running system homes stay active across a restart of the daemon, as homed's do. */
         if (d->provisioner && d->options.root)

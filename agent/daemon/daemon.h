@@ -14,14 +14,29 @@
 #include "expiry.h"
 #include "operations.h"
 #include "provisioner.h"
+#include "userdb-index.h"
 #include "writer-queue.h"
 
 typedef struct DaemonOptions {
         const char *root;          /* NULL for the running system */
         const char *userdb_socket; /* bound when not passed by socket activation */
         const char *manager_socket;
-        bool allow_any_media; /* also loop devices etc., whatever media.devices says (tests) */
+        const char *userdb_service; /* the name userdb clients ask for (the socket's file name) */
+        bool allow_any_media;       /* also loop devices etc., whatever media.devices says (tests) */
 } DaemonOptions;
+
+/* Homes still to be activated (daemon-homes.c): many homes are activated a slice at a time, one writer job
+ * per slice, so lookups never wait for all of them. */
+typedef struct HomeActivation {
+        char **names;   /* NULL when nothing is pending */
+        size_t n, next; /* names; the first name not yet tried */
+        size_t activated;
+        usec_t started;          /* monotonic */
+        sd_event_source *resume; /* idle: queues the next slice once nothing else is pending */
+} HomeActivation;
+
+/* The longest one activation job runs (~5 ms per home): what a lookup arriving meanwhile may wait. */
+#define HOMES_ACTIVATE_SLICE_USEC (20 * USEC_PER_SEC / 1000)
 
 typedef struct Daemon {
         sd_event *event;
@@ -32,13 +47,22 @@ typedef struct Daemon {
         uint64_t generation;               /* the root's generation our in-memory state was loaded at */
         sd_event_source *generation_watch; /* another process wrote below the root: refresh */
         ExpiryTimer *expiry;
+        /* The records the userdb service answers from: scanned at start, after each writer job and when
+         * another process moved the generation; stale entries are read a batch per turn of the loop
+         * (index_loader). */
+        UserdbIndex *userdb_index;
+        sd_event_source *index_loader;
+        bool start_pending; /* the first job waits for the index to be whole */
+        HomeActivation activation;
         usec_t started;
         size_t media_waiting; /* media read or waiting to be (told by the media queue; for the status) */
 } Daemon;
 
-/* Opens the state under the root's lock (recovering interrupted operations), starts the writer queue, the
- * watch on the root's generation and the expiry timer, and queues the first job: sweep expired users,
- * activate the homes of the valid ones, arm the timer. SIGTERM and SIGINT stop the loop. */
+/* Opens the state under the root's lock (recovering interrupted operations), lists the host records into
+ * the userdb index (reading them comes later, a batch per turn of the loop, or when asked for), starts the
+ * writer queue, the watch on the root's generation and the expiry timer. Once the index is whole, the first
+ * job runs: sweep expired users, activate the homes of the valid ones (a slice per job), arm the timer.
+ * SIGTERM and SIGINT stop the loop. */
 int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error);
 Daemon *daemon_free(Daemon *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
@@ -61,8 +85,16 @@ int daemon_write(Daemon *d, WriterJobRun run, WriterJobFree free_func, void *use
  * timer. */
 void daemon_users_changed(Daemon *d);
 
-/* Homes at run time (daemon-homes.c), in writer jobs. */
+/* Brings the userdb index up to date with the host records now (a scan: what changed is read when asked
+ * for); logs a failure. */
+int daemon_index_current(Daemon *d);
+
+/* Homes at run time (daemon-homes.c), in writer jobs. daemon_homes_activate() lists the homes that need
+ * activating, activates them for HOMES_ACTIVATE_SLICE_USEC and queues a job for the rest (one user made by
+ * a Manager call is active when the call returns); "home activation done" is logged when all are. */
 void daemon_homes_activate(Daemon *d);
+void daemon_homes_activation_done(Daemon *d); /* forgets what is pending */
+void daemon_homes_free(Daemon *d);
 int daemon_home_deactivate(Daemon *d, const char *user_name);
 void daemon_homes_deactivate_expired(Daemon *d);
 void daemon_homes_deactivate_all(Daemon *d);

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <sys/timerfd.h>
 
-#include "grant-convert.h"
-#include "json-util.h"
-
 struct ExpiryTimer {
         int fd;
         sd_event_source *source;
@@ -92,30 +89,4 @@ int expiry_timer_arm(ExpiryTimer *t, usec_t when)
 usec_t expiry_timer_deadline(const ExpiryTimer *t)
 {
         return t->deadline;
-}
-
-int expiry_next_deadline(Home *home, usec_t *ret)
-{
-        HomeListEntry *homes = NULL;
-        usec_t next = USEC_INFINITY;
-        size_t n = 0;
-        int r;
-
-        r = home_list(home, &homes, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_json_ json_t *record = NULL;
-                RecordError err = {};
-
-                if (home_load_record(home, homes[i].user_name, &record, &err) < 0 ||
-                    !json_object_get(record, GRANT_RECORD_EXTENSION))
-                        continue;
-                json_t *not_after = json_object_get(record, "notAfterUSec");
-                if (json_is_integer(not_after) && (usec_t) json_integer_value(not_after) < next)
-                        next = (usec_t) json_integer_value(not_after);
-        }
-        home_list_free(homes, n);
-        *ret = next;
-        return 0;
 }

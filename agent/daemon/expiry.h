@@ -28,7 +28,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ExpiryTimer *, expiry_timer_free)
 int expiry_timer_arm(ExpiryTimer *t, usec_t when);
 /* The armed deadline, USEC_INFINITY when disarmed. */
 usec_t expiry_timer_deadline(const ExpiryTimer *t);
-
-/* The earliest notAfterUSec among the homes corehomed manages (those with a grant), USEC_INFINITY when
- * none has one. */
-int expiry_next_deadline(Home *home, usec_t *ret);

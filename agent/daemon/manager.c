@@ -33,7 +33,7 @@ static int run_operation(Daemon *d, VarlinkCall *c, const Operation *op, json_t 
         int r;
 
         daemon_operation_context(d, &oc, state, sizeof(state));
-        if (streq(op->name, "Remove")) {
+        if (streq(op->name, "Remove") || streq(op->name, "Deny")) {
                 const char *user = json_string_value(json_object_get(parameters, "userName"));
                 if (user)
                         (void) daemon_home_deactivate(d, user);

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assertion-batch.h"
 #include "assertion-fields.h"
+#include "assertion-store.h"
 #include "file-util.h"
 #include "string-util.h"
 
@@ -56,37 +58,97 @@ static int read_input_file(const char *path, char **ret, size_t *ret_size, char 
         return 0;
 }
 
-/* The devices' roots: every assertion of every --trusted file, as a device loads its trusted/ directory. */
-static int load_trusted(PublishInput *in, const FleetPublishOptions *o, char **ret_error)
+/* A root of its own for the devices' roots while the trust database is opened on it (trust_db_open() reads
+ * the roots from $ROOT/etc/corehomed/trusted/): the same code and rules as a device's, nothing kept. */
+typedef struct TrustedRoot {
+        char *root;     /* the temporary directory, NULL once removed */
+        char *dir;      /* root + ASSERTION_STORE_TRUSTED_DIR */
+        size_t n_files; /* NNNNN.assert written so far */
+} TrustedRoot;
+
+static char *trusted_file(const TrustedRoot *t, size_t i)
 {
-        _cleanup_assertion_list_ AssertionList *all = calloc(1, sizeof(AssertionList));
+        return strprintf("%s/%05zu.assert", t->dir, i);
+}
+
+/* Removes exactly what trusted_root_make() and the writes created, deepest first. */
+static void trusted_root_done(TrustedRoot *t)
+{
+        if (t->root) {
+                for (size_t i = 0; i < t->n_files; i++) {
+                        _cleanup_free_ char *path = trusted_file(t, i);
+                        if (path)
+                                (void) unlink(path);
+                }
+                /* t->dir, then each of its parents up to the root. */
+                _cleanup_free_ char *path = t->dir ? strdup(t->dir) : NULL;
+                for (size_t n = strlen(t->root); path && strlen(path) > n;) {
+                        (void) rmdir(path);
+                        *strrchr(path, '/') = '\0';
+                }
+                (void) rmdir(t->root);
+        }
+        free(t->root);
+        free(t->dir);
+        *t = (TrustedRoot){};
+}
+
+static int trusted_root_make(TrustedRoot *t)
+{
+        const char *tmp = getenv("TMPDIR");
         int r;
 
-        if (!all)
+        t->root = strprintf("%s/corehomectl-publish.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!t->root)
                 return -ENOMEM;
+        if (!mkdtemp(t->root)) {
+                r = -errno;
+                t->root = mfree(t->root);
+                return r;
+        }
+        r = path_join_root(t->root, ASSERTION_STORE_TRUSTED_DIR, &t->dir);
+        if (r < 0)
+                return r;
+        return mkdir_parents_and_self(t->dir, 0700);
+}
+
+/* The devices' roots: every --trusted file, as a device loads its trusted/ directory (the later file wins
+ * for one key, as there: the files are named in their order). */
+static int load_trusted(PublishInput *in, const FleetPublishOptions *o, char **ret_error)
+{
+        _cleanup_(trusted_root_done) TrustedRoot t = {};
+        int r;
+
+        r = trusted_root_make(&t);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot make a temporary directory for the trusted roots: %s",
+                                 strerror(-r));
         for (size_t i = 0; i < o->n_trusted; i++) {
                 _cleanup_assertion_list_ AssertionList *l = NULL;
-                _cleanup_free_ char *data = NULL;
+                _cleanup_free_ char *data = NULL, *path = NULL;
                 AssertionError err = {};
                 char reason[300];
                 size_t size;
-                Assertion **items;
 
                 r = read_input_file(o->trusted[i], &data, &size, ret_error);
                 if (r < 0)
                         return r;
+                /* Decoded here first, so a malformed root is blamed on the operator's file name. */
                 r = assertion_stream_decode(data, size, &l, &err);
                 if (r < 0)
                         return error_set(ret_error, r, "%s: %s", o->trusted[i],
                                          assertion_error_format(&err, reason, sizeof(reason)));
-                items = reallocarray(all->items, all->n + l->n, sizeof(Assertion *));
-                if (!items)
+                path = trusted_file(&t, i);
+                if (!path)
                         return -ENOMEM;
-                all->items = items;
-                for (size_t j = 0; j < l->n; j++)
-                        all->items[all->n++] = TAKE_PTR(l->items[j]);
+                r = write_file_atomic(AT_FDCWD, path, data, size, 0600, (uid_t) -1, (gid_t) -1);
+                if (r < 0)
+                        return error_set(ret_error, r, "%s: cannot copy it to %s: %s", o->trusted[i], path,
+                                         strerror(-r));
+                t.n_files = i + 1;
         }
-        return trust_db_new_trusted(all, o->now, &in->db, ret_error);
+        /* The database holds the roots in memory once opened: the directory goes away on return. */
+        return trust_db_open(t.root, o->now, &in->db, ret_error);
 }
 
 /* One input file: a plain stream or a framed feed, as a device reads its feed (fleet_feed_add()). */
@@ -140,11 +202,19 @@ static char *assertion_key(const Assertion *a)
         return buf;
 }
 
+/* By key; of one key, the one a trust batch keeps first (snapd's Batch.Add): the higher revision, then the
+ * earlier in the input (the items are in input order). */
 static int compare_keys(const void *x, const void *y)
 {
         const PublishAssertion *a = *(const PublishAssertion *const *) x,
                                *b = *(const PublishAssertion *const *) y;
-        return strcmp(a->key, b->key);
+        int c = strcmp(a->key, b->key);
+
+        if (c != 0)
+                return c;
+        if (a->assertion->revision != b->assertion->revision)
+                return a->assertion->revision > b->assertion->revision ? -1 : 1;
+        return a < b ? -1 : a > b;
 }
 
 static int check_types(PublishInput *in, char **ret_error)
@@ -177,25 +247,81 @@ static int check_types(PublishInput *in, char **ret_error)
         return 0;
 }
 
-static int verify(PublishInput *in, TrustReport **ret_report, ProvisionReport *verification)
+static bool is_prerequisite(const Assertion *a)
 {
-        _cleanup_free_ Assertion **view = calloc(in->n + 1, sizeof(Assertion *));
-        _cleanup_free_ char **origins = calloc(in->n + 1, sizeof(char *));
-        AssertionList list = { .items = view, .n = in->n };
+        return streq(a->type, "account") || streq(a->type, "account-key");
+}
+
+/* Checks batch (the prerequisites, then the others of one chunk) and copies its verdicts to their inputs'
+ * places in merged (at[i]: the input index of batch item i); a prerequisite's first verdict stands. */
+static int verify_chunk(PublishInput *in, const AssertionList *batch, const size_t *at,
+                        size_t n_prerequisites, bool first, TrustReport *merged)
+{
+        _cleanup_trust_report_ TrustReport *report = NULL;
         int r;
 
-        if (!view || !origins)
-                return -ENOMEM;
-        for (size_t i = 0; i < in->n; i++) {
-                view[i] = in->items[i].assertion;
-                origins[i] = (char *) in->items[i].origin;
+        r = trust_db_check(in->db, batch, &report);
+        if (r < 0)
+                return r;
+        for (size_t i = first ? 0 : n_prerequisites; i < report->n; i++) {
+                TrustVerdict *v = &merged->verdicts[at[i]];
+                *v = report->verdicts[i];
+                v->kept_index = TRUST_KEPT_STORED; /* a batch position means nothing here */
+                merged->n_refused += v->kind == TRUST_VERDICT_REFUSED;
+                merged->n_skipped += v->kind == TRUST_VERDICT_SKIPPED;
         }
-        r = trust_db_check(in->db, &list, ret_report);
+        return 0;
+}
+
+/* The input may hold more than one trust batch (ASSERTION_BATCH_MAX): it is checked in chunks, each
+ * carrying every account and account-key of the input (at most FLEET_PUBLISH_PREREQUISITES_MAX), so a grant
+ * is checked with its chain as a device checks its feed. Two assertions with one key in different chunks
+ * are not compared by the check: sort_unique() keeps the one a batch would keep. */
+static int verify(PublishInput *in, TrustReport **ret_report, ProvisionReport *verification)
+{
+        _cleanup_free_ Assertion **view = calloc(ASSERTION_BATCH_MAX + 1, sizeof(Assertion *));
+        _cleanup_free_ size_t *at = calloc(ASSERTION_BATCH_MAX + 1, sizeof(size_t));
+        _cleanup_free_ char **origins = calloc(in->n + 1, sizeof(char *));
+        _cleanup_trust_report_ TrustReport *merged = calloc(1, sizeof(TrustReport));
+        size_t n_prerequisites = 0, next = 0;
+        bool first = true;
+        int r;
+
+        if (!view || !at || !origins || !merged)
+                return -ENOMEM;
+        merged->verdicts = calloc(in->n + 1, sizeof(TrustVerdict));
+        if (!merged->verdicts)
+                return -ENOMEM;
+        merged->n = in->n;
+        for (size_t i = 0; i < in->n; i++) {
+                origins[i] = (char *) in->items[i].origin;
+                if (is_prerequisite(in->items[i].assertion)) {
+                        /* check_types() bounds them well below a batch */
+                        at[n_prerequisites] = i;
+                        view[n_prerequisites++] = in->items[i].assertion;
+                }
+        }
+        _Static_assert(FLEET_PUBLISH_PREREQUISITES_MAX < ASSERTION_BATCH_MAX,
+                       "a chunk holds the prerequisites and at least one other assertion");
+
+        do {
+                AssertionList list = { .items = view, .n = n_prerequisites };
+
+                for (; next < in->n && list.n < ASSERTION_BATCH_MAX; next++)
+                        if (!is_prerequisite(in->items[next].assertion)) {
+                                at[list.n] = next;
+                                view[list.n++] = in->items[next].assertion;
+                        }
+                r = verify_chunk(in, &list, at, n_prerequisites, first, merged);
+                if (r < 0)
+                        return r;
+                first = false;
+        } while (next < in->n);
+
+        r = provision_report_add_verdicts(verification, merged, origins);
         if (r < 0)
                 return r;
-        r = provision_report_add_verdicts(verification, *ret_report, origins);
-        if (r < 0)
-                return r;
+        *ret_report = TAKE_PTR(merged);
         return (*ret_report)->n_refused > 0 ? -EKEYREJECTED : 0;
 }
 
@@ -235,7 +361,8 @@ static int prepare(PublishInput *in, char **ret_error)
         return 0;
 }
 
-/* Sorts a group by key and drops identical copies and copies of trusted roots. */
+/* Sorts a group by key and keeps one assertion of each key, the one a device's batch keeps; drops copies of
+ * trusted roots. */
 static void sort_unique(PublishInput *in, PublishAssertion **group, size_t *n)
 {
         size_t kept = 0;
@@ -248,7 +375,7 @@ static void sort_unique(PublishInput *in, PublishAssertion **group, size_t *n)
                 const char *values[8] = {};
 
                 if (kept > 0 && streq(group[kept - 1]->key, a->key))
-                        continue; /* the trust check refused different ones under one key: identical */
+                        continue; /* a copy, a lower revision, or one a batch skips for the first */
                 for (size_t k = 0; names && names[k] && k + 1 < ELEMENTSOF(values); k++)
                         values[k] = assertion_header_string(a->assertion, names[k]);
                 trusted = trust_db_find(in->db, a->assertion->type, values);

@@ -2,7 +2,8 @@
 #pragma once
 
 /* What a publish serves: the operator's assertion files, decoded, checked whole against the roots the
- * devices trust (an in-memory trust database: trust_db_new_trusted()), typed, sorted and encoded once. */
+ * devices trust (the trust database of a device whose etc/corehomed/trusted/ holds them and nothing else,
+ * trust_db_open() on a temporary root), typed, sorted and encoded once. */
 
 #include <stddef.h>
 

@@ -2,20 +2,18 @@
 #include "fleet-worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "file-util.h"
 #include "string-util.h"
+#include "worker-process.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -25,13 +23,8 @@ struct FleetWorker {
         void *userdata;
         usec_t timeout;
 
-        pid_t pid;
-        int pidfd;
-        int pipe_fd;
-        bool reaped;
+        WorkerProcess process;
         bool done;
-        int exit_code; /* from waitid(): si_code / si_status */
-        int exit_status;
 
         sd_event_source *pipe_source;
         sd_event_source *pidfd_source;
@@ -59,24 +52,19 @@ static int drop_privileges(void)
         return 0;
 }
 
-static _Noreturn void worker_child(const FleetPoll *parent_poll, usec_t deadline, int out_fd, pid_t parent)
+typedef struct WorkerJob {
+        const FleetPoll *poll;
+        usec_t deadline;
+} WorkerJob;
+
+static int worker_child(int out_fd, void *userdata)
 {
+        const WorkerJob *job = userdata;
         FleetReceived received = {};
-        FleetPoll poll = *parent_poll;
+        FleetPoll poll = *job->poll;
         char *data = NULL;
-        sigset_t none;
         size_t size = 0;
         int r;
-
-        /* The worker must not outlive the daemon, nor hold its sockets or other pipes open. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        if (out_fd > 3)
-                (void) close_range(3, (unsigned) out_fd - 1, 0);
-        (void) close_range((unsigned) out_fd + 1, ~0U, 0);
-        /* The daemon blocks SIGTERM for its event loop; the worker is an ordinary process. */
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
         r = drop_privileges();
         if (r < 0) {
@@ -84,14 +72,14 @@ static _Noreturn void worker_child(const FleetPoll *parent_poll, usec_t deadline
                 snprintf(why, sizeof(why), "the fleet worker cannot drop its privileges: %s", strerror(-r));
                 r = fleet_received_fail(&received, r, why);
         } else {
-                poll.client.deadline = deadline;
+                poll.client.deadline = job->deadline;
                 r = fleet_poll_receive(&poll, &received);
         }
         if (r < 0)
                 (void) fleet_received_fail(&received, r, NULL);
         if (fleet_received_encode(&received, &data, &size) < 0 || write_all(out_fd, data, size) < 0)
-                _exit(EXIT_FAILURE);
-        _exit(EXIT_SUCCESS);
+                return EXIT_FAILURE;
+        return EXIT_SUCCESS;
 }
 
 /* --- the parent --- */
@@ -118,7 +106,7 @@ static int answer_read(FleetWorker *w)
         char buf[READ_CHUNK];
 
         for (;;) {
-                ssize_t k = read(w->pipe_fd, buf, sizeof(buf));
+                ssize_t k = read(w->process.pipe_fd, buf, sizeof(buf));
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -141,7 +129,7 @@ static void answer_too_big(FleetWorker *w)
 {
         char why[128];
 
-        (void) kill(w->pid, SIGKILL);
+        (void) kill(w->process.pid, SIGKILL);
         snprintf(why, sizeof(why), "the fleet worker's answer exceeds %zu bytes; the worker was stopped",
                  (size_t) FLEET_RECEIVED_MAX);
         worker_fail(w, -E2BIG, why);
@@ -159,23 +147,6 @@ static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-/* Reaps the child if it has exited. Returns true when it is gone. */
-static bool child_try_reap(pid_t pid, int *ret_code, int *ret_status)
-{
-        siginfo_t si = {};
-
-        if (waitid(P_PID, pid, &si, WEXITED | WNOHANG) < 0)
-                /* ECHILD: someone else reaped it (SIGCHLD ignored); it is gone either way. */
-                return errno == ECHILD;
-        if (si.si_pid == 0)
-                return false;
-        if (ret_code)
-                *ret_code = si.si_code;
-        if (ret_status)
-                *ret_status = si.si_status;
-        return true;
-}
-
 static void finish_with_answer(FleetWorker *w)
 {
         _cleanup_free_ char *why = NULL;
@@ -187,10 +158,10 @@ static void finish_with_answer(FleetWorker *w)
                 return;
         }
         if (w->answer.size == 0 || w->read_error < 0) {
-                if (w->exit_code == CLD_EXITED)
-                        snprintf(what, sizeof(what), "exit status %d", w->exit_status);
+                if (w->process.exit_code == CLD_EXITED)
+                        snprintf(what, sizeof(what), "exit status %d", w->process.exit_status);
                 else
-                        snprintf(what, sizeof(what), "signal %s", strsignal(w->exit_status));
+                        snprintf(what, sizeof(what), "signal %s", strsignal(w->process.exit_status));
                 snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s",
                          w->read_error < 0 ? "; reading its answer: " : "",
                          w->read_error < 0 ? strerror(-w->read_error) : "");
@@ -210,9 +181,8 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 {
         FleetWorker *w = userdata;
 
-        if (!child_try_reap(w->pid, &w->exit_code, &w->exit_status))
+        if (!worker_process_try_reap(&w->process))
                 return 0;
-        w->reaped = true;
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (w->done)
                 return 0;
@@ -233,41 +203,11 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         /* A server that stalls or trickles must not hold the poll beyond its deadline, whatever the child
          * is doing: kill it and report now; the pidfd source reaps it once the kernel lets go. */
-        (void) kill(w->pid, SIGKILL);
+        (void) kill(w->process.pid, SIGKILL);
         snprintf(why, sizeof(why), "no answer within fleet.timeout (%llu s); the fleet worker was stopped",
                  (unsigned long long) (w->timeout / USEC_PER_SEC));
         worker_fail(w, -ETIMEDOUT, why);
         return 0;
-}
-
-/* Owns nothing but the pid: reaps a killed worker whenever it finally exits, after its FleetWorker is
- * gone. The source is floating (owned by the event loop) and closes the pidfd itself. */
-static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        pid_t pid = (pid_t) (intptr_t) userdata;
-
-        if (!child_try_reap(pid, NULL, NULL))
-                return 0;
-        /* Drops the loop's (only) reference: sd-event frees the source once this callback returns. */
-        (void) sd_event_source_set_floating(s, false);
-        return 0;
-}
-
-static void worker_hand_over_child(FleetWorker *w)
-{
-        sd_event_source *s = NULL;
-
-        if (sd_event_add_io(w->event, &s, w->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) w->pid) <
-            0) {
-                /* Cannot watch it: a zombie until we exit is the lesser evil than blocking here. */
-                w->pidfd = safe_close(w->pidfd);
-                return;
-        }
-        (void) sd_event_source_set_io_fd_own(s, true);
-        w->pidfd = -1;
-        (void) sd_event_source_set_description(s, "fleet-worker-orphan");
-        (void) sd_event_source_set_floating(s, true);
-        sd_event_source_unref(s);
 }
 
 FleetWorker *fleet_worker_free(FleetWorker *w)
@@ -278,16 +218,7 @@ FleetWorker *fleet_worker_free(FleetWorker *w)
         w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
         w->timer_source = sd_event_source_disable_unref(w->timer_source);
         w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
-        w->pipe_fd = safe_close(w->pipe_fd);
-
-        if (w->pid > 0 && !w->reaped) {
-                (void) kill(w->pid, SIGKILL);
-                if (child_try_reap(w->pid, NULL, NULL))
-                        w->reaped = true;
-                else if (w->pidfd >= 0)
-                        worker_hand_over_child(w);
-        }
-        w->pidfd = safe_close(w->pidfd);
+        worker_process_done(&w->process, w->event, "fleet-worker-orphan");
 
         fleet_buffer_done(&w->answer);
         fleet_received_done(&w->received);
@@ -297,40 +228,7 @@ FleetWorker *fleet_worker_free(FleetWorker *w)
 
 pid_t fleet_worker_pid(const FleetWorker *w)
 {
-        return w ? w->pid : 0;
-}
-
-static int worker_fork(FleetWorker *w, const FleetPoll *poll, usec_t deadline)
-{
-        _cleanup_close_ int rfd = -1, wfd = -1;
-        pid_t parent = getpid();
-        int fds[2];
-
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        rfd = fds[0];
-        wfd = fds[1];
-        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
-
-        w->pid = fork();
-        if (w->pid < 0)
-                return -errno;
-        if (w->pid == 0)
-                worker_child(poll, deadline, wfd, parent);
-
-        w->pipe_fd = TAKE_FD(rfd);
-        /* A pidfd tells the loop when the worker exits without SIGCHLD handling, and cannot be confused
-         * by a recycled pid. */
-        w->pidfd = (int) syscall(SYS_pidfd_open, w->pid, 0);
-        if (w->pidfd < 0) {
-                int r = -errno;
-                (void) kill(w->pid, SIGKILL);
-                (void) waitpid(w->pid, NULL, 0);
-                w->reaped = true;
-                return r;
-        }
-        return 0;
+        return w ? w->process.pid : 0;
 }
 
 int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, FleetWorkerHandler cb,
@@ -344,7 +242,7 @@ int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, Fleet
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->pipe_fd = w->pidfd = -1;
+        w->process = WORKER_PROCESS_INIT;
         w->event = sd_event_ref(e);
         w->cb = cb;
         w->userdata = userdata;
@@ -352,13 +250,14 @@ int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, Fleet
         w->answer.max = FLEET_RECEIVED_MAX;
 
         usec_t margin = timeout / 4 < FLEET_WORKER_MARGIN ? timeout / 4 : FLEET_WORKER_MARGIN;
-        r = worker_fork(w, poll, time_now_monotonic() + timeout - margin);
+        WorkerJob job = { .poll = poll, .deadline = time_now_monotonic() + timeout - margin };
+        r = worker_process_fork(&w->process, worker_child, &job);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pipe_source, w->pipe_fd, EPOLLIN, on_pipe, w);
+        r = sd_event_add_io(e, &w->pipe_source, w->process.pipe_fd, EPOLLIN, on_pipe, w);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pidfd_source, w->pidfd, EPOLLIN, on_child_exit, w);
+        r = sd_event_add_io(e, &w->pidfd_source, w->process.pidfd, EPOLLIN, on_child_exit, w);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, timeout, USEC_PER_SEC / 10,

@@ -15,10 +15,11 @@
 #include "report-json.h"
 #include "string-util.h"
 
-/* "imported 3 assertions: 2 added, 0 updated, 1 unchanged", or the first refusal's reason. */
+/* "imported 3 assertions: 2 added, 0 updated, 1 unchanged" (", 1 skipped" when snapd's rule skipped one),
+ * or the first refusal's reason. */
 static char *describe_report(const ProvisionReport *report)
 {
-        size_t added = 0, updated = 0, unchanged = 0;
+        size_t added = 0, updated = 0, unchanged = 0, skipped = 0;
         const char *first_reason = NULL;
 
         for (size_t i = 0; i < report->n_assertions; i++)
@@ -32,6 +33,9 @@ static char *describe_report(const ProvisionReport *report)
                 case TRUST_VERDICT_UNCHANGED:
                         unchanged++;
                         break;
+                case TRUST_VERDICT_SKIPPED: /* another assertion with its key is kept */
+                        skipped++;
+                        break;
                 case TRUST_VERDICT_REFUSED:
                         if (!first_reason)
                                 first_reason = report->assertions[i].reason;
@@ -40,6 +44,10 @@ static char *describe_report(const ProvisionReport *report)
         if (report->n_assertions_refused > 0)
                 return strprintf("refused: %zu of %zu assertions (%s); nothing stored",
                                  report->n_assertions_refused, report->n_assertions, strempty(first_reason));
+        if (skipped > 0)
+                return strprintf(
+                        "imported %zu assertions: %zu added, %zu updated, %zu unchanged, %zu skipped",
+                        report->n_assertions, added, updated, unchanged, skipped);
         return strprintf("imported %zu assertions: %zu added, %zu updated, %zu unchanged",
                          report->n_assertions, added, updated, unchanged);
 }

@@ -147,7 +147,8 @@ int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, Flee
 int fleet_feed_add(AssertionBatch *b, const char *name, const char *data, size_t size, char **ret_error);
 
 /* The body a device reads as its feed (what fleet_feed_add() takes back): the wire forms of n assertions
- * (each as assertion_encode() writes it, ending in "\n") as one plain stream when n <= ASSERTION_STREAM_MAX,
+ * (each as assertion_encode() writes it, ending in "\n") as one plain stream when n <= ASSERTION_STREAM_MAX
+ * (what a device of this version decodes as one stream; a stream's bytes are bounded by the body's only),
  * otherwise a framed feed of streams of ASSERTION_STREAM_MAX each. Appended to out (out->max bounds it).
  * -ENODATA for none (a device refuses an empty feed), -E2BIG beyond FLEET_FEED_ASSERTIONS_MAX or out->max.
  */

@@ -10,14 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "file-util.h"
 #include "string-util.h"
+#include "worker-process.h"
 
 /* Where the worker mounts things, inside its own mount namespace only: a fresh tmpfs over /tmp (so no
  * directory is ever left behind on the real /tmp, even when the worker is killed) and the medium below it.
@@ -45,13 +43,8 @@ struct MediaWorker {
         MediaReadHandler cb;
         void *userdata;
 
-        pid_t pid;
-        int pidfd;
-        int pipe_fd;
-        bool reaped;
+        WorkerProcess process;
         bool done;
-        int exit_status; /* from waitid(): si_code / si_status */
-        int exit_code;
 
         sd_event_source *pipe_source;
         sd_event_source *pidfd_source;
@@ -169,26 +162,20 @@ static int worker_read_device(const char *device, char **ret_data, size_t *ret_s
         return r;
 }
 
-static _Noreturn void worker_child(const char *device, int out_fd, pid_t parent)
+static int worker_child(int out_fd, void *userdata)
 {
+        const char *device = userdata;
         _cleanup_free_ char *data = NULL;
         size_t size = 0;
         int32_t r;
-
-        /* The worker must not outlive the daemon, nor hold its sockets or other pipes open. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        if (out_fd > 3)
-                (void) close_range(3, (unsigned) out_fd - 1, 0);
-        (void) close_range((unsigned) out_fd + 1, ~0U, 0);
 
         r = worker_read_device(device, &data, &size);
 
         uint32_t n = r < 0 ? 0 : (uint32_t) size;
         if (write_all(out_fd, &r, sizeof(r)) < 0 || write_all(out_fd, &n, sizeof(n)) < 0 ||
             (n > 0 && write_all(out_fd, data, n) < 0))
-                _exit(EXIT_FAILURE);
-        _exit(EXIT_SUCCESS);
+                return EXIT_FAILURE;
+        return EXIT_SUCCESS;
 }
 
 /* Reads whatever the pipe holds now. Returns 1 at EOF or on error (nothing more will come), else 0. */
@@ -272,23 +259,6 @@ static void worker_finish(MediaWorker *w, int r)
               r < 0 ? (reason ? reason : "out of memory") : NULL, w->userdata);
 }
 
-/* Reaps the child if it has exited. Returns true when it is gone. */
-static bool child_try_reap(pid_t pid, int *ret_code, int *ret_status)
-{
-        siginfo_t si = {};
-
-        if (waitid(P_PID, pid, &si, WEXITED | WNOHANG) < 0)
-                /* ECHILD: someone else reaped it (SIGCHLD ignored); it is gone either way. */
-                return errno == ECHILD;
-        if (si.si_pid == 0)
-                return false;
-        if (ret_code)
-                *ret_code = si.si_code;
-        if (ret_status)
-                *ret_status = si.si_status;
-        return true;
-}
-
 static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         MediaWorker *w = userdata;
@@ -302,16 +272,15 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 {
         MediaWorker *w = userdata;
 
-        if (!child_try_reap(w->pid, &w->exit_code, &w->exit_status))
+        if (!worker_process_try_reap(&w->process))
                 return 0;
-        w->reaped = true;
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (w->done)
                 return 0;
 
         /* The child is gone, so all it wrote sits in the pipe. */
         if (sd_event_source_get_enabled(w->pipe_source, NULL) > 0)
-                (void) reply_feed(&w->reply, w->pipe_fd);
+                (void) reply_feed(&w->reply, w->process.pipe_fd);
         if (w->reply.complete)
                 worker_finish(w, w->reply.result);
         else
@@ -326,39 +295,9 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         /* A medium that hangs mount or read (failing hardware, a crafted image) must not hold the
          * queue: kill the worker and report now; the pidfd source reaps it once the kernel lets go. */
-        (void) kill(w->pid, SIGKILL);
+        (void) kill(w->process.pid, SIGKILL);
         worker_finish(w, -ETIMEDOUT);
         return 0;
-}
-
-/* Owns nothing but the pid: reaps a killed worker whenever it finally exits, after its MediaWorker is
- * gone. The source is floating (owned by the event loop) and closes the pidfd itself. */
-static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        pid_t pid = (pid_t) (intptr_t) userdata;
-
-        if (!child_try_reap(pid, NULL, NULL))
-                return 0;
-        /* Drops the loop's (only) reference: sd-event frees the source once this callback returns. */
-        (void) sd_event_source_set_floating(s, false);
-        return 0;
-}
-
-static void worker_hand_over_child(MediaWorker *w)
-{
-        sd_event_source *s = NULL;
-
-        if (sd_event_add_io(w->event, &s, w->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) w->pid) <
-            0) {
-                /* Cannot watch it: a zombie until we exit is the lesser evil than blocking here. */
-                w->pidfd = safe_close(w->pidfd);
-                return;
-        }
-        (void) sd_event_source_set_io_fd_own(s, true);
-        w->pidfd = -1;
-        (void) sd_event_source_set_description(s, "media-worker-orphan");
-        (void) sd_event_source_set_floating(s, true);
-        sd_event_source_unref(s);
 }
 
 MediaWorker *media_worker_free(MediaWorker *w)
@@ -369,16 +308,7 @@ MediaWorker *media_worker_free(MediaWorker *w)
         w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
         w->timer_source = sd_event_source_disable_unref(w->timer_source);
         w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
-        w->pipe_fd = safe_close(w->pipe_fd);
-
-        if (w->pid > 0 && !w->reaped) {
-                (void) kill(w->pid, SIGKILL);
-                if (child_try_reap(w->pid, NULL, NULL))
-                        w->reaped = true;
-                else if (w->pidfd >= 0)
-                        worker_hand_over_child(w);
-        }
-        w->pidfd = safe_close(w->pidfd);
+        worker_process_done(&w->process, w->event, "media-worker-orphan");
 
         free(w->reply.data);
         free(w->devnode);
@@ -393,40 +323,7 @@ const char *media_worker_devnode(const MediaWorker *w)
 
 pid_t media_worker_pid(const MediaWorker *w)
 {
-        return w ? w->pid : 0;
-}
-
-static int worker_fork(MediaWorker *w)
-{
-        _cleanup_close_ int rfd = -1, wfd = -1;
-        pid_t parent = getpid();
-        int fds[2];
-
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        rfd = fds[0];
-        wfd = fds[1];
-        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
-
-        w->pid = fork();
-        if (w->pid < 0)
-                return -errno;
-        if (w->pid == 0)
-                worker_child(w->devnode, wfd, parent);
-
-        w->pipe_fd = TAKE_FD(rfd);
-        /* A pidfd tells the loop when the worker exits without SIGCHLD handling, and cannot be confused
-         * by a recycled pid. */
-        w->pidfd = (int) syscall(SYS_pidfd_open, w->pid, 0);
-        if (w->pidfd < 0) {
-                int r = -errno;
-                (void) kill(w->pid, SIGKILL);
-                (void) waitpid(w->pid, NULL, 0);
-                w->reaped = true;
-                return r;
-        }
-        return 0;
+        return w ? w->process.pid : 0;
 }
 
 int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, void *userdata,
@@ -451,7 +348,7 @@ int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, vo
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->pipe_fd = w->pidfd = -1;
+        w->process = WORKER_PROCESS_INIT;
         w->event = sd_event_ref(e);
         w->cb = cb;
         w->userdata = userdata;
@@ -459,13 +356,13 @@ int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, vo
         if (!w->devnode)
                 return -ENOMEM;
 
-        r = worker_fork(w);
+        r = worker_process_fork(&w->process, worker_child, w->devnode);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pipe_source, w->pipe_fd, EPOLLIN, on_pipe, w);
+        r = sd_event_add_io(e, &w->pipe_source, w->process.pipe_fd, EPOLLIN, on_pipe, w);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pidfd_source, w->pidfd, EPOLLIN, on_child_exit, w);
+        r = sd_event_add_io(e, &w->pidfd_source, w->process.pidfd, EPOLLIN, on_child_exit, w);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, MEDIA_MOUNT_TIMEOUT,

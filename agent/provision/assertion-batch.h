@@ -12,9 +12,9 @@
 #include "assertion.h"
 #include "macros.h"
 
-/* Assertions in one import: each costs a signature check, so the whole import is bounded, not only each
- * stream (docs/assertion-format.md). Tested at N and N+1. */
-#define ASSERTION_BATCH_MAX 1024
+/* Assertions in one import: ASSERTION_BATCH_MAX (assertion-limits.h), the trust database's batch. Each
+ * costs a signature check, so the whole import is bounded, not only each stream (docs/assertion-format.md).
+ * Tested at N and N+1. */
 
 typedef struct AssertionStream {
         char *origin; /* a file name, "DEVNODE/auto-import.assert", a URL */

@@ -24,3 +24,9 @@ typedef enum ImportUsers {
  * import itself could not run (the store failed: *ret_error says why). */
 int provision_import(TrustDb *db, Provisioner *p, const AssertionBatch *b, ImportUsers users,
                      ProvisionReport *report, char **ret_error);
+
+/* Adds to the reason of every assertion refused for an unknown signer (the report's entries from first on
+ * are trust's verdicts, in order) what the trust directory has to do with it: empty, or not holding the root
+ * the chain ends at (trust-roots.h). */
+int provision_report_explain_unknown_signers(ProvisionReport *report, size_t first, TrustDb *db,
+                                             const TrustReport *trust);

@@ -15,6 +15,7 @@
 #include "intent-journal.h"
 #include "string-util.h"
 #include "system-user.h"
+#include "user-name.h"
 #include "user-record.h"
 
 #define PASSWD_SIZE_MAX (4 * 1024 * 1024)
@@ -232,8 +233,13 @@ static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionR
                                        assertion_error_format(&aerr, text, sizeof(text)));
         if (!(e->user_name = strdup(u->username)))
                 return -ENOMEM;
+        /* The administrator's word on this device outranks every grant, whichever source brought it. */
+        if (deny_list_find(&p->denied, u->username))
+                return user_result_set(report, e, strict ? PROVISION_REFUSED : PROVISION_SKIPPED,
+                                       strict ? -EPERM : 0, "%s", PROVISION_DENIED_REASON);
 
-        switch (grant_policy_check(p->device, u, p->now, &decision)) {
+        /* At the check time of the signatures: a clock that says 1970 is not taken for the truth. */
+        switch (grant_policy_check(p->device, u, provisioner_check_time(p), &decision)) {
         case GRANT_APPLIES:
                 return apply_grant(p, report, e, u, a);
         case GRANT_PENDING_SERIAL:
@@ -319,6 +325,39 @@ int provision_create_users(Provisioner *p, const char *email, ProvisionReport *r
                                "no system-user assertion for %s is known", email);
 }
 
+/* Removes user_name when its grant ran out by the check time (a record without a grant, or still valid, is
+ * left alone). Returns < 0 only when the report cannot be written. */
+static int expire_one(Provisioner *p, ProvisionReport *report, const char *user_name)
+{
+        _cleanup_json_ json_t *record = NULL;
+        RecordError err = {};
+        json_t *not_after, *grant;
+        UserResult *e;
+        int r;
+
+        if (home_load_record(p->home, user_name, &record, &err) < 0)
+                return 0;
+        not_after = json_object_get(record, "notAfterUSec");
+        grant = record_grant(record);
+        /* A grant's until has certainly passed once the time floor has. */
+        if (!grant || !json_is_integer(not_after) ||
+            (usec_t) json_integer_value(not_after) > provisioner_check_time(p))
+                return 0;
+        r = provision_report_add_user(report, NULL, user_name, &e);
+        if (r < 0)
+                return r;
+        r = grant_origin_from_record(grant, &e->what);
+        if (r < 0)
+                return r;
+        r = remove_user(p, user_name, &err);
+        if (r < 0)
+                return user_result_set(report, e, PROVISION_REFUSED, r, "cannot remove: %s",
+                                       err.message[0] ? err.message : strerror(-r));
+        char when[RFC3339_MAX] = "";
+        (void) time_format_rfc3339((usec_t) json_integer_value(not_after), when);
+        return user_result_set(report, e, PROVISION_REMOVED, 0, "grant expired at %s", when);
+}
+
 int provision_expire(Provisioner *p, ProvisionReport *report)
 {
         HomeListEntry *homes = NULL;
@@ -328,35 +367,18 @@ int provision_expire(Provisioner *p, ProvisionReport *report)
         r = home_list(p->home, &homes, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_json_ json_t *record = NULL;
-                RecordError err = {};
-                json_t *not_after, *grant;
-                UserResult *e;
-
-                if (home_load_record(p->home, homes[i].user_name, &record, &err) < 0)
-                        continue;
-                not_after = json_object_get(record, "notAfterUSec");
-                grant = record_grant(record);
-                if (!grant || !json_is_integer(not_after) || (usec_t) json_integer_value(not_after) > p->now)
-                        continue;
-                r = provision_report_add_user(report, NULL, homes[i].user_name, &e);
-                if (r < 0)
-                        break;
-                r = grant_origin_from_record(grant, &e->what);
-                if (r < 0)
-                        break;
-                r = remove_user(p, homes[i].user_name, &err);
-                if (r < 0) {
-                        r = user_result_set(report, e, PROVISION_REFUSED, r, "cannot remove: %s",
-                                            err.message[0] ? err.message : strerror(-r));
-                        continue;
-                }
-                char when[RFC3339_MAX] = "";
-                (void) time_format_rfc3339((usec_t) json_integer_value(not_after), when);
-                r = user_result_set(report, e, PROVISION_REMOVED, 0, "grant expired at %s", when);
-        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = expire_one(p, report, homes[i].user_name);
         home_list_free(homes, n);
+        return r < 0 ? r : 0;
+}
+
+int provision_expire_users(Provisioner *p, char *const *user_names, ProvisionReport *report)
+{
+        int r = 0;
+
+        for (size_t i = 0; user_names && user_names[i] && r >= 0; i++)
+                r = expire_one(p, report, user_names[i]);
         return r < 0 ? r : 0;
 }
 
@@ -388,4 +410,93 @@ int provision_device_is_managed(Provisioner *p)
                 return r;
         home_list_free(homes, n);
         return n > 0;
+}
+
+int provision_deny(Provisioner *p, const char *user_name, ProvisionReport *report, char **ret_error)
+{
+        _cleanup_json_ json_t *record = NULL;
+        RecordError err = {};
+        const DenyEntry *known;
+        UserResult *e;
+        bool present;
+        int r;
+
+        if (!user_name_is_valid_syntax(user_name))
+                return error_set(ret_error, -EINVAL, "not a valid user name");
+        r = home_load_record(p->home, user_name, &record, &err);
+        if (r < 0 && r != -ENOENT)
+                return error_set(ret_error, r, "%s", err.message[0] ? err.message : strerror(-r));
+        present = r >= 0;
+        /* A home someone else made is not ours to take away (the same rule as remove). */
+        if (present && !record_grant(record))
+                return error_set(ret_error, -EPERM, "not created by corehomed; refusing to remove it");
+
+        r = provision_report_add_user(report, NULL, user_name, &e);
+        if (r < 0)
+                return r;
+        if (present && grant_origin_from_record(record_grant(record), &e->what) < 0)
+                return -ENOMEM;
+        known = deny_list_find(&p->denied, user_name);
+        if (!known) {
+                r = deny_list_add(&p->denied, user_name, p->now);
+                if (r == -E2BIG)
+                        return error_set(ret_error, r, "%d names are denied here already; allow one first",
+                                         DENY_LIST_MAX);
+                if (r < 0)
+                        return r;
+                /* The list first: a crash after it leaves a user that the next writer removes
+                 * (provision_recover()), never a deny that a re-plugged stick could undo. */
+                r = deny_list_save(p->root, &p->denied);
+                if (r < 0) {
+                        (void) deny_list_remove(&p->denied, user_name);
+                        return error_set(ret_error, r, "cannot write %s: %s", DENY_LIST_PATH, strerror(-r));
+                }
+                crash_point("provision-deny:listed");
+        }
+        if (present) {
+                r = remove_user(p, user_name, &err);
+                if (r < 0)
+                        return user_result_set(report, e, PROVISION_REFUSED, r,
+                                               "denied, but cannot remove the user: %s",
+                                               err.message[0] ? err.message : strerror(-r));
+                return user_result_set(report, e, PROVISION_DENIED, 0,
+                                       "%s; the user and its home were removed", PROVISION_DENIED_REASON);
+        }
+        if (known) {
+                char since[RFC3339_MAX] = "";
+                (void) time_format_rfc3339(known->since, since);
+                return user_result_set(report, e, PROVISION_DENIED, 0, "already denied here since %s",
+                                       since);
+        }
+        return user_result_set(report, e, PROVISION_DENIED, 0, "%s; no such user was here",
+                               PROVISION_DENIED_REASON);
+}
+
+int provision_allow(Provisioner *p, const char *user_name, ProvisionReport *report, char **ret_error)
+{
+        UserResult *e;
+        int r;
+
+        if (!user_name_is_valid_syntax(user_name))
+                return error_set(ret_error, -EINVAL, "not a valid user name");
+        r = provision_report_add_user(report, NULL, user_name, &e);
+        if (r < 0)
+                return r;
+        if (!deny_list_find(&p->denied, user_name))
+                return user_result_set(report, e, PROVISION_UNCHANGED, 0, "not denied here");
+        r = deny_list_remove(&p->denied, user_name);
+        if (r < 0)
+                return r;
+        r = deny_list_save(p->root, &p->denied);
+        if (r < 0) {
+                _cleanup_free_ char *reload_error = NULL;
+                /* The file still denies it: so must we. */
+                deny_list_done(&p->denied);
+                (void) deny_list_load(p->root, &p->denied, &reload_error);
+                return error_set(ret_error, r, "cannot write %s: %s", DENY_LIST_PATH, strerror(-r));
+        }
+        return user_result_set(report, e, PROVISION_ALLOWED, 0,
+                               "grants for %s apply here again (from the next stick, fleet poll or "
+                               "create-user --known)",
+                               user_name);
 }

@@ -17,6 +17,7 @@
 #include "media.h"
 #include "report-json.h"
 #include "string-util.h"
+#include "trust-roots.h"
 #include "user-record.h"
 
 void operation_error_done(OperationError *err)
@@ -156,6 +157,8 @@ static int operation_verify(OperationContext *c, json_t *parameters, OperationRe
         r = origins ? provision_report_new(PROVISION_REPORT_IMPORT, &report) : -ENOMEM;
         if (r >= 0)
                 r = provision_report_add_verdicts(report, trust, origins);
+        if (r >= 0)
+                r = provision_report_explain_unknown_signers(report, 0, c->db, trust);
         if (r < 0)
                 return r;
         ret->report = TAKE_PTR(report);
@@ -280,7 +283,8 @@ static int operation_list(OperationContext *c, json_t *parameters, OperationResu
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(array, list_entry(c->provisioner, &homes[i]));
         home_list_free(homes, n);
-        ret->view = json_pack("{s:O}", "users", array);
+        ret->view = json_pack("{s:O, s:o}", "users", array, "denied",
+                              deny_list_to_json(&c->provisioner->denied));
         return ret->view ? 0 : -ENOMEM;
 }
 
@@ -307,6 +311,10 @@ static int operation_inspect(OperationContext *c, json_t *parameters, OperationR
         if (!user)
                 return -EINVAL;
         r = home_load_record(p->home, user, &record, &rerr);
+        if (r == -ENOENT && deny_list_find(&p->denied, user))
+                return operation_error_set(err, r, user,
+                                           "no such user managed here: %s (corehomectl allow %s lifts it)",
+                                           PROVISION_DENIED_REASON, user);
         if (r < 0)
                 return operation_error_set(err, r, user, "%s",
                                            r == -ENOENT ? "no such user managed here" : rerr.message);
@@ -359,6 +367,42 @@ static int operation_remove(OperationContext *c, json_t *parameters, OperationRe
         return 0;
 }
 
+/* Deny and Allow: the administrator's local revoke of a user name (deny-list.h). */
+static int deny_or_allow(OperationContext *c, json_t *parameters, OperationResult *ret, OperationError *err,
+                         bool deny)
+{
+        _cleanup_provision_report_ ProvisionReport *report = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *verb = deny ? "deny" : "allow";
+        const char *user = user_parameter(parameters, verb, err);
+        int r;
+
+        if (!user)
+                return -EINVAL;
+        r = provision_report_new(PROVISION_REPORT_USERS, &report);
+        if (r < 0)
+                return r;
+        r = deny ? provision_deny(c->provisioner, user, report, &error)
+                 : provision_allow(c->provisioner, user, report, &error);
+        if (r == -EINVAL)
+                err->usage = true;
+        if (r < 0)
+                return operation_error_set(err, r, user, "%s", error ? error : strerror(-r));
+        ret->report = TAKE_PTR(report);
+        return 0;
+}
+
+static int operation_deny(OperationContext *c, json_t *parameters, OperationResult *ret, OperationError *err)
+{
+        return deny_or_allow(c, parameters, ret, err, true);
+}
+
+static int operation_allow(OperationContext *c, json_t *parameters, OperationResult *ret,
+                           OperationError *err)
+{
+        return deny_or_allow(c, parameters, ret, err, false);
+}
+
 static int count_one(const Assertion *a, bool trusted, void *userdata)
 {
         json_t *o = userdata;
@@ -370,6 +414,32 @@ static int count_one(const Assertion *a, bool trusted, void *userdata)
                 json_array_append_new(json_object_get(o, "trusted-accounts"),
                                       json_string(assertion_header_string(a, "account-id")));
         return 0;
+}
+
+/* When nothing can be verified because of the trust directory, status says so: "trust-warning" for an empty
+ * directory, "unchained-roots" for roots nothing stored is signed by (a wrong root, or nothing imported
+ * yet). */
+static int status_trust(TrustDb *db, json_t *o)
+{
+        _cleanup_(trust_roots_done) TrustRoots roots = {};
+        _cleanup_json_ json_t *unchained = json_array();
+        int r;
+
+        if (!unchained)
+                return -ENOMEM;
+        r = trust_roots_load(db, &roots);
+        if (r < 0)
+                return r;
+        if (roots.n == 0) {
+                _cleanup_free_ char *warning = trust_roots_describe(&roots);
+                if (!warning || json_object_set_new(o, "trust-warning", json_string(warning)) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < roots.n; i++)
+                if (!roots.roots[i].chained &&
+                    json_array_append_new(unchained, json_string(roots.roots[i].account_id)) < 0)
+                        return -ENOMEM;
+        return json_object_set(o, "unchained-roots", unchained) < 0 ? -ENOMEM : 0;
 }
 
 static int operation_status(OperationContext *c, json_t *parameters, OperationResult *ret,
@@ -388,6 +458,10 @@ static int operation_status(OperationContext *c, json_t *parameters, OperationRe
         if (r < 0)
                 return operation_error_set(err, r, "status", "cannot read the assertion database: %s",
                                            strerror(-r));
+        r = status_trust(c->db, o);
+        if (r < 0)
+                return operation_error_set(err, r, "status", "cannot read the assertion database: %s",
+                                           strerror(-r));
         if (home_list(p->home, &homes, &n_homes) < 0)
                 n_homes = 0;
         home_list_free(homes, n_homes);
@@ -398,6 +472,7 @@ static int operation_status(OperationContext *c, json_t *parameters, OperationRe
         if (!p->device)
                 json_object_set_new(o, "device-error", json_string(strempty(p->device_error)));
         json_object_set_new(o, "users", json_integer((json_int_t) n_homes));
+        json_object_set_new(o, "denied", deny_list_to_json(&p->denied));
         json_object_set_new(
                 o, "daemon",
                 json_string(c->daemon_state ? c->daemon_state : "not contacted (offline, --root)"));
@@ -495,6 +570,10 @@ static const Operation operations[] = {
         { "Remove", operation_remove, PROVISION_REPORT_REMOVE, .reports = true, .needs_provisioner = true,
           .writes = true, .changes_users = true },
         { "Status", operation_status, .needs_provisioner = true },
+        { "Deny", operation_deny, PROVISION_REPORT_USERS, .reports = true, .needs_provisioner = true,
+          .writes = true, .changes_users = true },
+        { "Allow", operation_allow, PROVISION_REPORT_USERS, .reports = true, .needs_provisioner = true,
+          .writes = true },
 };
 
 const Operation *operation_find(const char *name)

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "file-util.h"
+#include "grant-convert.h"
 #include "home-tree.h"
 #include "intent-journal.h"
+#include "json-util.h"
 #include "string-util.h"
 
 Provisioner *provisioner_free(Provisioner *p)
@@ -21,6 +23,7 @@ Provisioner *provisioner_free(Provisioner *p)
         home_free(p->home);
         device_identity_free(p->device);
         free(p->device_error);
+        deny_list_done(&p->denied);
         free(p->root);
         free(p);
         return NULL;
@@ -31,6 +34,18 @@ void provisioner_set_now(Provisioner *p, usec_t now)
         p->now = now;
         p->home->now = now;
         trust_db_set_now(p->db, now);
+}
+
+void provisioner_raise_time_floor(Provisioner *p, usec_t floor)
+{
+        if (floor > p->floor_raised)
+                p->floor_raised = floor;
+        trust_db_raise_time_floor(p->db, p->floor_raised);
+}
+
+usec_t provisioner_check_time(const Provisioner *p)
+{
+        return trust_db_check_time(p->db);
 }
 
 /* The device's identity comes from the configuration and the stored model/serial assertions. A device
@@ -70,6 +85,9 @@ int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisio
                 return r;
         }
         p->home->now = now;
+        r = deny_list_load(p->root, &p->denied, ret_error);
+        if (r < 0)
+                return r;
         provisioner_load_device(p);
         *ret = TAKE_PTR(p);
         return 0;
@@ -78,13 +96,21 @@ int provisioner_open(const char *root, usec_t now, unsigned home_flags, Provisio
 int provisioner_reload(Provisioner *p, char **ret_error)
 {
         _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_(deny_list_done) DenyList denied = {};
         int r;
 
         r = trust_db_open(p->root, p->now, &db, ret_error);
         if (r < 0)
                 return r;
+        r = deny_list_load(p->root, &denied, ret_error);
+        if (r < 0)
+                return r;
         trust_db_free(p->db);
         p->db = TAKE_PTR(db);
+        trust_db_raise_time_floor(p->db, p->floor_raised);
+        deny_list_done(&p->denied);
+        p->denied = denied;
+        denied = (DenyList){};
         p->device = device_identity_free(p->device);
         p->device_error = mfree(p->device_error);
         provisioner_load_device(p);
@@ -118,6 +144,27 @@ static int sweep_temporary_homes(Provisioner *p)
         }
         closedir(d);
         return r < 0 ? r : 0;
+}
+
+/* A deny writes the list first and then removes the user (so a crash cannot let the grant come back):
+ * a user of a denied name that corehomed made is what an interrupted deny left, and goes now. */
+static int sweep_denied(Provisioner *p, char **ret_error)
+{
+        for (size_t i = 0; i < p->denied.n; i++) {
+                const char *name = p->denied.entries[i].user_name;
+                _cleanup_json_ json_t *record = NULL;
+                RecordError err = {};
+                int r;
+
+                if (home_load_record(p->home, name, &record, &err) < 0 ||
+                    !json_object_get(record, GRANT_RECORD_EXTENSION))
+                        continue;
+                r = home_remove(p->home, name, &err);
+                if (r < 0 && r != -ENOENT)
+                        return error_set(ret_error, r, "cannot remove %s, denied on this device: %s", name,
+                                         err.message[0] ? err.message : strerror(-r));
+        }
+        return 0;
 }
 
 int provision_recover(Provisioner *p, char **ret_error)
@@ -156,5 +203,14 @@ int provision_recover(Provisioner *p, char **ret_error)
         intent_list_free(intents, n);
         if (r >= 0)
                 r = sweep_temporary_homes(p);
+        if (r >= 0)
+                r = sweep_denied(p, ret_error);
+        if (r >= 0) {
+                _cleanup_free_ char *error = NULL;
+                int k = trust_db_recover(p->db, &error);
+                if (k < 0)
+                        r = error_set(ret_error, k, "cannot recover the assertion store: %s",
+                                      error ? error : strerror(-k));
+        }
         return r;
 }

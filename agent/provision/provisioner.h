@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "deny-list.h"
 #include "device-identity.h"
 #include "home.h"
 #include "macros.h"
@@ -18,11 +19,13 @@
 typedef struct Provisioner {
         char *root; /* NULL for the running system */
         usec_t now;
+        usec_t floor_raised; /* provisioner_raise_time_floor(), kept across reloads */
         Config *config;
         TrustDb *db;
         Home *home;
         DeviceIdentity *device; /* NULL when this device has no usable identity: see device_error */
         char *device_error;
+        DenyList denied; /* the administrator's local revokes (deny-list.h) */
 } Provisioner;
 
 /* Loads configuration, trust database, engine and device identity for root at now. home_flags:
@@ -32,14 +35,26 @@ Provisioner *provisioner_free(Provisioner *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Provisioner *, provisioner_free)
 #define _cleanup_provisioner_ _cleanup_(provisioner_freep)
 
-/* Loads the trust database and the device identity again (another process changed the root: its
- * generation moved). On failure p keeps what it had. */
+/* Loads the trust database, the deny list and the device identity again (another process changed the root:
+ * its generation moved). On failure p keeps what it had. */
 int provisioner_reload(Provisioner *p, char **ret_error);
 
 /* Moves the clock of the provisioner, its trust database and its engine (the daemon, per operation). */
 void provisioner_set_now(Provisioner *p, usec_t now);
 
-/* Finishes or undoes every operation an interrupted writer left in the intent journal, and deletes the
- * engine's temporary homes, so the next change starts from a whole state. Only with the root's lock held:
+/* Raises the trust database's time floor to at least floor, now and after every reload. A program on the
+ * real clock raises it to trust_db_build_time_floor() (a device without a battery starts in 1970, but not
+ * before its software was built); one that travels in time (--now) does not. */
+void provisioner_raise_time_floor(Provisioner *p, usec_t floor);
+
+/* The time grant windows are checked at (since <= t < until) and grants expire at: the later of now and
+ * the trust database's time floor, the same time the signatures are checked at, so a clock reset to 1970
+ * neither refuses a valid grant nor keeps an expired one. */
+usec_t provisioner_check_time(const Provisioner *p);
+
+/* Finishes or undoes every operation an interrupted writer left in the intent journal, deletes the engine's
+ * temporary homes, removes a denied user that an interrupted deny left behind and what an interrupted
+ * commit left in the trust store (trust_db_recover()), so the next change starts from a whole state. Only
+ * with the root's lock held:
  * the intents of a live writer are not ours to undo. */
 int provision_recover(Provisioner *p, char **ret_error);

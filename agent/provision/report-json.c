@@ -127,16 +127,6 @@ static int grant_from_json(json_t *o, GrantOrigin *g)
         return r;
 }
 
-static int verdict_from_string(const char *s, TrustVerdictKind *ret)
-{
-        for (TrustVerdictKind k = TRUST_VERDICT_ADDED; k <= TRUST_VERDICT_REFUSED; k++)
-                if (streq(s, trust_verdict_kind_to_string(k))) {
-                        *ret = k;
-                        return 0;
-                }
-        return -EBADMSG;
-}
-
 static int assertions_from_json(json_t *array, ProvisionReport *r)
 {
         json_t *e;
@@ -153,7 +143,8 @@ static int assertions_from_json(json_t *array, ProvisionReport *r)
                 const char *verdict = json_string_value(json_object_get(e, "verdict"));
 
                 a->what.revision = -1;
-                if (!json_is_object(e) || !verdict || verdict_from_string(verdict, &a->verdict) < 0)
+                if (!json_is_object(e) || !verdict ||
+                    trust_verdict_kind_from_string(verdict, &a->verdict) < 0)
                         return -EBADMSG;
                 k = dup_member(e, "file", true, &a->origin);
                 if (k >= 0)
@@ -166,6 +157,8 @@ static int assertions_from_json(json_t *array, ProvisionReport *r)
                         return k;
                 if (a->verdict == TRUST_VERDICT_REFUSED)
                         r->n_assertions_refused++;
+                if (a->verdict == TRUST_VERDICT_SKIPPED)
+                        r->n_assertions_skipped++;
         }
         return 0;
 }

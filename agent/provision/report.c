@@ -11,6 +11,7 @@ static const char *const outcome_names[_PROVISION_OUTCOME_MAX] = {
         [PROVISION_CREATED] = "created",     [PROVISION_UPDATED] = "updated",
         [PROVISION_UNCHANGED] = "unchanged", [PROVISION_REMOVED] = "removed",
         [PROVISION_PENDING] = "pending",     [PROVISION_SKIPPED] = "skipped",
+        [PROVISION_DENIED] = "denied",       [PROVISION_ALLOWED] = "allowed",
         [PROVISION_REFUSED] = "refused",
 };
 
@@ -141,12 +142,15 @@ int provision_report_add_verdicts(ProvisionReport *r, const TrustReport *trust, 
                 e->type = strdup(v->assertion->type);
                 if (!e->origin || !e->type)
                         return -ENOMEM;
-                if (v->kind == TRUST_VERDICT_REFUSED) {
+                if (v->kind == TRUST_VERDICT_REFUSED || v->kind == TRUST_VERDICT_SKIPPED) {
                         e->reason = strdup(v->reason);
                         if (!e->reason)
                                 return -ENOMEM;
-                        r->n_assertions_refused++;
                 }
+                if (v->kind == TRUST_VERDICT_REFUSED)
+                        r->n_assertions_refused++;
+                if (v->kind == TRUST_VERDICT_SKIPPED)
+                        r->n_assertions_skipped++;
         }
         r->committed = trust->committed;
         return 0;

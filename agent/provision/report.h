@@ -24,11 +24,13 @@ typedef enum ProvisionOutcome {
         PROVISION_REMOVED, /* revoked, expired or removed by the administrator */
         PROVISION_PENDING, /* bound to a serial this device does not have yet */
         PROVISION_SKIPPED, /* not for this device or not now; kept in the database */
+        PROVISION_DENIED,  /* the administrator denied the user name here (deny-list.h) */
+        PROVISION_ALLOWED, /* the administrator lifted a deny */
         PROVISION_REFUSED, /* an error: counts as a failure */
         _PROVISION_OUTCOME_MAX,
 } ProvisionOutcome;
 
-/* "created", "updated", "unchanged", "removed", "pending", "skipped", "refused". */
+/* "created", "updated", "unchanged", "removed", "pending", "skipped", "denied", "allowed", "refused". */
 const char *provision_outcome_to_string(ProvisionOutcome o);
 /* The inverse, -EINVAL for anything else. */
 int provision_outcome_from_string(const char *s, ProvisionOutcome *ret);
@@ -47,8 +49,11 @@ typedef struct AssertionResult {
         char *type;
         GrantOrigin what; /* description for every type; brand/email for system-users */
         TrustVerdictKind verdict;
-        int error;    /* < 0 for TRUST_VERDICT_REFUSED */
-        char *reason; /* why it was refused; NULL otherwise */
+        int error; /* < 0 for TRUST_VERDICT_REFUSED */
+        /* Why it was refused, or for TRUST_VERDICT_SKIPPED which assertion is kept instead (snapd's rule for
+         * one key and revision, docs/trust.md): a skipped assertion is not stored and does not apply.
+         * NULL otherwise. */
+        char *reason;
 } AssertionResult;
 
 /* One user and what a grant (or expiry, or the administrator) did to it. */
@@ -75,7 +80,8 @@ typedef struct ProvisionReport {
         AssertionResult *assertions;
         size_t n_assertions;
         size_t n_assertions_refused;
-        bool committed; /* the assertions were stored (all or nothing) */
+        size_t n_assertions_skipped; /* not stored: another one with its key is kept; not a failure */
+        bool committed;              /* the assertions were stored (all or nothing) */
         UserResult *users;
         size_t n_users;
         size_t n_users_refused;

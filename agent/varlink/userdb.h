@@ -15,12 +15,14 @@
  * ConflictingRecordFound; "service" must be this service's name (BadService otherwise); unknown parameters
  * are ignored.
  *
- * Served records: the host record of every home that carries the io.corehomed.grant extension (users
- * corehomed manages; other homes belong to someone else), read afresh on every call so a change is
- * visible at once. Each keeps its binding for this machine (clients take uid, gid and homeDirectory from
- * it) and gains status.<machine-id>.service = service name. The privileged section (password hashes, SSH
- * keys) goes only to root and to the user itself: for anybody else it is removed and the reply says
- * "incomplete": true. Per-user groups: groupName = userName, gid = uid. Memberships: each memberOf entry.
+ * Served records: the host record of every home that carries the io.corehomed.grant extension, a binding
+ * for this machine and our engine key's signature (userdb-record.h), from an index (userdb-index.h) that
+ * reads and verifies each record once and keeps its answers as text. Each record keeps its binding for
+ * this machine (clients take uid, gid and homeDirectory from it) and gains status.<machine-id>.service =
+ * service name. The privileged section (password hashes, SSH keys) goes only to root and to the user
+ * itself: for anybody else it is removed and the reply says "incomplete": true. Per-user groups:
+ * groupName = userName, gid = uid. Memberships: each memberOf entry. A record whose notAfterUSec has
+ * passed is not served from that instant on (the clock is read at every answer).
  *
  * Nothing here resolves users or groups through NSS: nss-systemd would call back into this very service
  * and deadlock. */
@@ -30,6 +32,8 @@
 #include <sys/types.h>
 
 #include "home.h"
+#include "userdb-index.h"
+#include "userdb-record.h"
 #include "varlink.h"
 
 #define USERDB_INTERFACE "io.systemd.UserDatabase"
@@ -39,27 +43,17 @@
 #define USERDB_ERROR_BAD_SERVICE               USERDB_INTERFACE ".BadService"
 #define USERDB_ERROR_ENUMERATION_NOT_SUPPORTED USERDB_INTERFACE ".EnumerationNotSupported"
 
-/* Records with this extension object are served: it is GRANT_RECORD_EXTENSION (agent/grant-convert.h),
- * repeated here so the service does not depend on the grant code (a test keeps the two equal). */
-#define USERDB_SERVED_EXTENSION "io.corehomed.grant"
-
 /* The name our daemon serves under; the socket is /run/systemd/userdb/<service name>. */
 #define USERDB_SERVICE_NAME "io.corehomed"
 #define USERDB_SOCKET_DIR   "/run/systemd/userdb"
 
-/* Registers GetUserRecord, GetGroupRecord and GetMemberships on s. home (borrowed: must outlive s) is the
- * engine context whose homes are served; service_name (copied) is what callers must pass as "service"
- * (the socket's file name). */
+/* Registers GetUserRecord, GetGroupRecord and GetMemberships on s, answering from index (borrowed: must
+ * outlive s), whose owner keeps it current (scans when the homes changed); callers must pass the index's
+ * service name as "service" (the socket's file name). */
+int userdb_service_add_index(VarlinkServer *s, UserdbIndex *index);
+
+/* The same with an index of its own for the homes of home (borrowed: must outlive s), brought up to date
+ * before every call (the file of the name asked for, or the whole directory for a lookup by id and an
+ * enumeration): a change by anybody is visible at once, for the price of a stat per record and call. For
+ * servers that nobody tells about changes (tests, the stand-alone test server). */
 int userdb_service_add(VarlinkServer *s, Home *home, const char *service_name);
-
-/* The record as served to a peer with uid peer_uid: host_record (validated, borrowed) with
- * status.<machine-id> .service = service_name, without the privileged section unless peer_uid is 0 or the
- * record's uid
- * (*ret_incomplete then false). -EBADMSG when host_record has no binding for machine_id. */
-int userdb_user_record_for_peer(json_t *host_record, const char *machine_id, const char *service_name,
-                                uid_t peer_uid, json_t **ret, bool *ret_incomplete);
-
-/* The per-user group of host_record: {"groupName": userName, "gid": uid, "status": {<machine-id>:
- * {"service": service_name}}} (plus "disposition" and "realm" when the user has them). -EBADMSG without
- * a binding for machine_id. */
-int userdb_group_record(json_t *host_record, const char *machine_id, const char *service_name, json_t **ret);

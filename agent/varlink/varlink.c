@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -228,16 +229,15 @@ static int connection_flush(VarlinkConnection *c)
         return 0;
 }
 
-/* Queues one message (object + NUL) and tries to send it right away. */
-static int connection_enqueue(VarlinkConnection *c, json_t *message)
+/* Queues one message, the concatenation of parts (its NUL is added here), and tries to send it right
+ * away. */
+static int connection_enqueue_parts(VarlinkConnection *c, const struct iovec *parts, size_t n_parts)
 {
-        _cleanup_free_ char *text = json_dumps(message, JSON_COMPACT);
-        size_t len, pending;
+        size_t len = 1, pending;
         int r;
 
-        if (!text)
-                return -ENOMEM;
-        len = strlen(text) + 1;
+        for (size_t i = 0; i < n_parts; i++)
+                len += parts[i].iov_len;
         pending = c->out_size - c->out_offset;
         /* A client that asks but does not read would otherwise make us buffer without end. */
         if (pending + len > c->output_max)
@@ -259,12 +259,25 @@ static int connection_enqueue(VarlinkConnection *c, json_t *message)
                 c->out = p;
                 c->out_allocated = want;
         }
-        memcpy(c->out + c->out_size, text, len);
-        c->out_size += len;
+        for (size_t i = 0; i < n_parts; i++) {
+                memcpy(c->out + c->out_size, parts[i].iov_base, parts[i].iov_len);
+                c->out_size += parts[i].iov_len;
+        }
+        c->out[c->out_size++] = '\0';
         r = connection_flush(c);
         if (r < 0)
                 return r;
         return connection_update_events(c);
+}
+
+/* Queues one message (object + NUL). */
+static int connection_enqueue(VarlinkConnection *c, json_t *message)
+{
+        _cleanup_free_ char *text = json_dumps(message, JSON_COMPACT);
+
+        if (!text)
+                return -ENOMEM;
+        return connection_enqueue_parts(c, &(struct iovec){ .iov_base = text, .iov_len = strlen(text) }, 1);
 }
 
 /* Sends one answer of call: the final one when final, a "continues" one otherwise. Returns -ENOTCONN
@@ -289,6 +302,33 @@ static int call_send(VarlinkCall *call, const char *error, json_t *parameters, b
         if (!final && json_object_set_new(m, "continues", json_true()) < 0)
                 return -ENOMEM;
         r = connection_enqueue(c, m);
+        if (r < 0 && r != -ENOMEM)
+                connection_kill(c);
+        return r;
+}
+
+/* The same with the parameters as the compact text of a JSON object: the message is exactly what
+ * call_send() makes of the object that text is the dump of (jansson keeps the order keys were added in:
+ * "parameters" first, then "continues"). */
+static int call_send_text(VarlinkCall *call, const char *parameters, size_t size, bool final)
+{
+        static const char head[] = "{\"parameters\":", tail_final[] = "}",
+                          tail_continues[] = ",\"continues\":true}";
+        VarlinkConnection *c = call->conn;
+        int r;
+
+        if (!c || c->dead)
+                return -ENOTCONN;
+        if (call->oneway)
+                return 0;
+        const struct iovec parts[] = {
+                { .iov_base = (void *) head, .iov_len = sizeof(head) - 1 },
+                { .iov_base = (void *) parameters, .iov_len = size },
+                final ? (struct iovec){ .iov_base = (void *) tail_final, .iov_len = sizeof(tail_final) - 1 }
+                      : (struct iovec){ .iov_base = (void *) tail_continues,
+                                        .iov_len = sizeof(tail_continues) - 1 },
+        };
+        r = connection_enqueue_parts(c, parts, ELEMENTSOF(parts));
         if (r < 0 && r != -ENOMEM)
                 connection_kill(c);
         return r;
@@ -329,6 +369,26 @@ int varlink_call_reply_more(VarlinkCall *c, json_t *parameters)
         if (!c->more)
                 return -EPROTO;
         return call_send(c, NULL, parameters, false);
+}
+
+int varlink_call_reply_text(VarlinkCall *c, const char *parameters, size_t size)
+{
+        int r;
+
+        if (!c)
+                return -EINVAL;
+        r = call_send_text(c, parameters, size, true);
+        call_finish(c);
+        return r;
+}
+
+int varlink_call_reply_more_text(VarlinkCall *c, const char *parameters, size_t size)
+{
+        if (!c)
+                return -EINVAL;
+        if (!c->more)
+                return -EPROTO;
+        return call_send_text(c, parameters, size, false);
 }
 
 int varlink_call_error(VarlinkCall *c, const char *error, json_t *parameters)

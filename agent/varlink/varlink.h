@@ -151,6 +151,13 @@ int varlink_call_reply(VarlinkCall *c, json_t *parameters);
  * open too and must still be finished; its final answer is then dropped). */
 int varlink_call_reply_more(VarlinkCall *c, json_t *parameters);
 
+/* The same two with the parameters as text: parameters (size bytes, no NUL needed) must be the compact
+ * JSON text of an object, as json_dumps(object, JSON_COMPACT) makes it; it is sent as it is, not parsed
+ * (answers prepared once and sent many times: the userdb records). The message is byte for byte the one
+ * varlink_call_reply() / varlink_call_reply_more() sends for that object. */
+int varlink_call_reply_text(VarlinkCall *c, const char *parameters, size_t size);
+int varlink_call_reply_more_text(VarlinkCall *c, const char *parameters, size_t size);
+
 /* Final error reply: error is the qualified name, parameters (not stolen; NULL = {}). Frees c like
  * varlink_call_reply(). -EINVAL for a NULL/empty error name (the call is still finished, with
  * io.systemd.System). */

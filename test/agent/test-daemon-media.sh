@@ -2,11 +2,14 @@
 # corehomed with sticks through real systemd-udevd: plugging a partitioned ext4 loop image whose first
 # partition holds auto-import.assert creates the user (and activates the home); bad sticks (symlink, FIFO,
 # 10 MiB file, garbage, tampered, unknown signer, another model, an expired grant, no file) create nothing,
-# each is logged with a reason, and the daemon keeps serving the Manager throughout.
+# each is logged with a reason, and the daemon keeps serving the Manager throughout. A big stick, 500
+# grants in one auto-import.assert, creates 500 users.
 set -euo pipefail
 corehomed="$BUILD_DIR/agent/corehomed"
 corehomectl="$BUILD_DIR/agent/corehomectl"
+sign_many="$BUILD_DIR/test/sign-many"
 trust="$FIXTURES_DIR/trust"
+GRANTS=${GRANTS:-500}
 
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: needs root (loop devices, mounts, udevd)"
@@ -41,6 +44,7 @@ cleanup() {
                 kill "$udevd_pid" 2>/dev/null
                 for _ in $(seq 50); do kill -0 "$udevd_pid" 2>/dev/null || break; sleep 0.1; done
         fi
+        gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null
         rm -rf "$work" "$rundir"
         rm -f "$userdb"
 }
@@ -82,9 +86,9 @@ attach() { # sets $part
         [ -b "${dev}p1" ] || fail "no partition device for $dev"
         part="${dev}p1"
 }
-# wait_log DEVNODE REGEX: up to 20 s for a daemon log line about DEVNODE matching REGEX
+# wait_log DEVNODE REGEX [SECONDS]: up to 20 s (or SECONDS) for a daemon log line about DEVNODE matching REGEX
 wait_log() {
-        for _ in $(seq 200); do
+        for _ in $(seq $((${3:-20} * 10))); do
                 grep -F "$1" "$log" | grep -Eq "$2" && return 0
                 sleep 0.1
         done
@@ -121,7 +125,17 @@ signed_stick() { # signed_stick NAME USERNAME MODEL UNTIL: NAME.d/auto-import.as
 signed_stick model bob other-model 2030-01-01T00:00:00Z
 signed_stick expired carol appliance-1 2020-01-01T00:00:00Z
 echo "nothing to see" >"$work/none.d/README"
-for s in good symlink fifo big garbage tampered unknown model expired none; do make_stick "$s"; done
+# The big stick: $GRANTS grants for technicians, one stream, within the 1 MiB a stick may hold.
+mkdir -p "$work/crowd.d" "$work/signed"
+for i in $(seq -f '%03g' "$GRANTS"); do
+        printf '{"type":"system-user","authority-id":"acme","brand-id":"acme","email":"tech%s@example.com",' "$i"
+        printf '"series":["16"],"models":["appliance-1"],"name":"Tech %s","username":"tech%s",' "$i" "$i"
+        printf '"since":"2016-01-01T00:00:00Z","until":"2030-01-01T00:00:00Z"}\n'
+done | "$sign_many" "$GNUPGHOME" corehomed-test-brand "$work/signed" || fail "cannot sign the big stick's grants"
+for f in "$trust/acme.account" "$trust/acme.account-key" "$work"/signed/*.assert; do cat "$f"; echo; done \
+        >"$work/crowd.d/auto-import.assert"
+[ "$(stat -c %s "$work/crowd.d/auto-import.assert")" -le $((1024 * 1024)) ] || fail "the big stick is over 1 MiB"
+for s in good symlink fifo big garbage tampered unknown model expired none crowd; do make_stick "$s"; done
 
 "$corehomed" --root="$root" --userdb-socket="$userdb" --manager-socket="$manager" 2>"$log" &
 daemon_pid=$!
@@ -162,6 +176,15 @@ echo "ok: the good stick ($part) created alice, home active"
 if userdbctl --service="io.corehomed-test-$$" user alice >/dev/null 2>&1; then
         echo "ok: userdbctl resolves alice through the daemon's userdb socket"
 fi
+
+attach crowd
+start=$(date +%s%N)
+wait_log "$part" "user tech$GRANTS: created" 240
+ms=$((($(date +%s%N) - start) / 1000000))
+"$corehomectl" list >"$work/out" 2>&1 || fail "list after the big stick: $(cat "$work/out")"
+[ "$(grep -c '^tech[0-9]* ' "$work/out")" = "$GRANTS" ] || fail "not $GRANTS users listed: $(tail -3 "$work/out")"
+grep -F "$part" "$log" | grep -q "refused" && fail "the big stick refused something"
+echo "ok: the big stick ($part, $GRANTS grants in one stream) created $GRANTS users (last one after $ms ms)"
 
 kill -TERM "$daemon_pid"
 rc=0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleet pulls against a local HTTPS server on 127.0.0.1 (test/agent/fleet-test-server.py, certificates made
-# here): new assertions, 304, server down, slow server, oversized bodies at the cap and one byte over, the
-# wrong CA, a framed multi-stream feed, and the one prerequisite round (found, and missing on the server).
+# here): new assertions, 304, a denied user kept away, server down, slow server, oversized bodies at the cap
+# and one byte over, the wrong CA, a framed multi-stream feed, and the one prerequisite round (found, and
+# missing on the server).
 # Then the daemon (as root): it polls by itself every fleet.interval; PollFleet; a stalled server
 # (test/agent/fleet-stall-server.py), a trickling one and trickling prerequisites neither delay userdb
 # lookups nor outlast fleet.timeout, and polls never overlap; SIGTERM during a stalled poll stops it at once.
@@ -135,6 +136,23 @@ grep -q "^Fleet:.*2026-11-25T10:00:00Z.*unchanged (304 Not Modified)" "$scratch/
 python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["fleet"]; assert f["ok"] and f["last-poll"]' \
         "$scratch/out.json" || fail "status --json: no fleet member: $(cat "$scratch/out.json")"
 ok "status shows the last poll (time and result)"
+
+# --- a user the device owner denied stays away when a feed brings her grant (again, or under another
+# email): skipped (a feed serves many devices), the batch is stored, the poll succeeds ---
+d="$scratch/deny"
+new_device "$d" SN-DENY
+serve SN-DENY "$trust/acme.account" "$trust/acme.account-key" "$trust/alice.system-user"
+"$corehomectl" --root="$d" "$now" import --fleet >/dev/null 2>&1 || fail "deny: first poll"
+has_user "$d" alice || fail "deny: the first poll did not create alice"
+"$corehomectl" --root="$d" "$now" deny alice >/dev/null || fail "deny alice"
+serve SN-DENY "$trust/acme.account" "$trust/acme.account-key" "$trust/alice.system-user" \
+        "$trust/alice-other-email.system-user"
+"$corehomectl" --root="$d" "$now" import --fleet >"$scratch/out" 2>&1 || fail "deny: poll: $(cat "$scratch/out")"
+[ "$(grep -c '^alice: skipped: denied on this device by the administrator$' "$scratch/out")" = 2 ] ||
+        fail "deny: both grants for alice should be skipped: $(cat "$scratch/out")"
+grep -q 'alice.smith@other.example.*added' "$scratch/out" || fail "deny: the feed was not stored: $(cat "$scratch/out")"
+has_user "$d" alice && fail "deny: a fleet poll brought alice back"
+ok "a fleet poll skips both grants for the denied alice (stored, not applied)"
 
 # --- a framed feed of several streams ---
 d="$scratch/framed"

@@ -277,6 +277,29 @@ static void test_expire(void **state)
         assert_true(has_user(f, "stays"));
 }
 
+/* A clock that says 1970 does not keep a grant whose until the time floor has passed, and the raised floor
+ * outlives a reload of the database. */
+static void test_expire_at_the_floored_clock(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_provision_report_ ProvisionReport *r = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        make_managed_user(f, "gone", NOW);
+        make_managed_user(f, "stays", NOW + 1);
+        provisioner_set_now(f->p, 86400 * USEC_PER_SEC); /* 1970-01-02 */
+        provisioner_raise_time_floor(f->p, NOW);
+        assert_int_equal(provisioner_reload(f->p, &error), 0);
+        assert_int_equal(provisioner_check_time(f->p), NOW);
+        assert_int_equal(provision_report_new(PROVISION_REPORT_USERS, &r), 0);
+        assert_int_equal(provision_expire(f->p, r), 0);
+        assert_int_equal(r->n_users, 1);
+        assert_string_equal(r->users[0].user_name, "gone");
+        assert_int_equal(r->users[0].outcome, PROVISION_REMOVED);
+        assert_false(has_user(f, "gone"));
+        assert_true(has_user(f, "stays"));
+}
+
 static void test_remove(void **state)
 {
         Fixture *f = *state;
@@ -337,6 +360,40 @@ static void test_device_without_identity_refuses(void **state)
         assert_non_null(strstr(r->users[0].reason, "no device identity"));
 }
 
+/* snapd's rule: of two grants with one key and revision the first is kept and applies; the second is
+ * reported skipped, with the reason, and does not apply; the JSON edge keeps both. */
+static void test_same_revision_is_skipped_and_reported(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_provision_report_ ProvisionReport *r = import_files(
+                f, IMPORT_USERS_MEDIA, PROVISION_REPORT_MEDIA, "acme.account", "acme.account-key",
+                "alice-r1.system-user", "alice-r1-conflict.system-user", NULL);
+        _cleanup_provision_report_ ProvisionReport *back = NULL;
+        _cleanup_json_ json_t *o = NULL, *record = NULL;
+        RecordError err = {};
+
+        assert_true(r->committed);
+        assert_int_equal(r->n_assertions, 4);
+        assert_int_equal(r->n_assertions_refused, 0);
+        assert_int_equal(r->n_assertions_skipped, 1);
+        assert_int_equal(r->assertions[3].verdict, TRUST_VERDICT_SKIPPED);
+        assert_non_null(r->assertions[3].reason);
+        assert_non_null(strstr(r->assertions[3].reason, "comes first in this batch (#3) and is kept"));
+        assert_null(r->assertions[2].reason);
+        assert_int_equal(r->n_users, 1); /* the skipped grant makes no user entry */
+        assert_int_equal(r->users[0].outcome, PROVISION_CREATED);
+        assert_int_equal(home_load_record(f->p->home, "alice", &record, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(record, "realName")), "Alice Liddell");
+
+        o = provision_report_to_json(r);
+        assert_non_null(o);
+        assert_int_equal(provision_report_from_json(o, PROVISION_REPORT_MEDIA, &back), 0);
+        assert_int_equal(back->n_assertions_skipped, 1);
+        assert_int_equal(back->n_assertions_refused, 0);
+        assert_int_equal(back->assertions[3].verdict, TRUST_VERDICT_SKIPPED);
+        assert_string_equal(back->assertions[3].reason, r->assertions[3].reason);
+}
+
 static void test_report_json_round_trip(void **state)
 {
         Fixture *f = *state;
@@ -370,12 +427,14 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_update_then_revoke, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_strict_unknown_email_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_expire_at_the_floored_clock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recover_undoes_create_and_finishes_update, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_device_without_identity_refuses, setup_without_identity,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_report_json_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_same_revision_is_skipped_and_reported, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

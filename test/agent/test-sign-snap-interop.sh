@@ -4,7 +4,9 @@
 #     gpg's clock frozen in gpg.conf so both signatures carry the same creation time; RSA PKCS#1 v1.5 is
 #     deterministic), and identical signed content with the real clock;
 #  2. YAML input signs to the same bytes as the JSON it mirrors;
-#  3. bad input is refused by both;
+#  3. bad input is refused by both, including what only a device's typed checks catch (format 3, serials
+#     in a format-0 grant, password hashes, a global grant longer than a year);
+#     --json for sign and export-key;
 #  4. snapd's own asserts.Database (Go, built here in GOPATH mode) accepts what we signed: a trusted root,
 #     a brand account + account-key, system-users of formats 0 and 1 and a model; and refuses a tampered one.
 set -euo pipefail
@@ -134,10 +136,37 @@ refuse bad-number "is not a string in YAML; quote it" yaml
 refuse bad-no-type "missing assertion type header"
 refuse bad-unknown-type "invalid assertion type"
 refuse bad-missing-email '"email" header is mandatory'
+# What a device's typed checks refuse (assertions/system-user.c), in the device's words: never signed.
+refuse bad-format3 "devices refuse it: assertion system-user: format 3 is not supported (at most 2)"
+refuse bad-serials-format0 'devices refuse it: .*the "serials" header is only supported for format 1 or greater'
+refuse bad-password-md5 '"password" header only supports .id. values of 6 (sha512crypt) or higher'
+refuse bad-password-rounds '"password" header rounds parameter out of bounds: 1000'
+refuse bad-global-two-years "'until' time cannot be more than 365 days in the future when no models are specified"
 if "$ctl" sign --key=no-such-key --gnupg-home="$home" "$tmp/model.json" 2> "$tmp/err" >/dev/null; then
         fail "signed with a key that does not exist"
 fi
 grep -q "cannot find key named 'no-such-key'" "$tmp/err" || fail "unknown key: $(cat "$tmp/err")"
+
+# --json: sign gives the same text with its type and key; export-key its id, key and request
+"$ctl" --json sign --key=$KEY2 --gnupg-home="$home" "$tmp/model.json" >"$tmp/model.sign.json" ||
+        fail "sign --json refused model.json"
+python3 - "$tmp/model.sign.json" "$tmp/model.snap" "$KEYID2" <<'PY' || fail "sign --json: $(cat "$tmp/model.sign.json")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["assertion"] == open(sys.argv[2]).read(), "assertion differs from snap sign's"
+assert o["type"] == "model" and o["sign-key-sha3-384"] == sys.argv[3], o
+PY
+"$ctl" --json --root=/ --now=2024-01-01T00:00:00Z export-key --gnupg-home="$home" --account=acme $KEY1 \
+        >"$tmp/key.json" || fail "export-key --json"
+python3 - "$tmp/key.json" "$tmp/body1" "$KEYID1" <<'PY' || fail "export-key --json: $(cat "$tmp/key.json")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["name"] == "corehomed-test-brand" and o["public-key-sha3-384"] == sys.argv[3], o
+assert o["public-key"] == open(sys.argv[2]).read().rstrip("\n"), "public key differs from export-key's"
+assert o["account-key-request"].startswith("type: account-key-request\n"), o
+assert "public-key-sha3-384: " + sys.argv[3] in o["account-key-request"], o
+PY
+echo "ok: sign --json and export-key --json"
 
 # 4. snapd's own database accepts what we signed
 gopath="$tmp/go"

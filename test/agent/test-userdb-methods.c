@@ -29,6 +29,7 @@ typedef struct Fixture {
         VarlinkServer *s;
         char *dir, *path;
         uid_t alice_uid, bob_uid;
+        UserdbIndex *index; /* the server answers from this index, scanned only when a test says so */
 } Fixture;
 
 static void write_file(const char *root, const char *path, const char *content, mode_t mode)
@@ -65,7 +66,7 @@ static uid_t create_user(Fixture *f, const char *name, json_t *member_of, bool g
                 json_object_get(json_object_get(json_object_get(stored, "binding"), MACHINE_ID), "uid"));
 }
 
-static int setup(void **state)
+static int setup_with(void **state, bool indexed)
 {
         Fixture *f = calloc(1, sizeof(Fixture));
         RecordError err = {};
@@ -92,9 +93,24 @@ static int setup(void **state)
         assert_int_equal(chmod(f->dir, 0755), 0);
         assert_true(sd_event_new(&f->e) >= 0);
         assert_int_equal(varlink_server_new(f->e, f->path, 0666, -1, &f->s), 0);
-        assert_int_equal(userdb_service_add(f->s, f->home, SERVICE), 0);
+        if (indexed) {
+                assert_int_equal(userdb_index_new(f->home, SERVICE, &f->index), 0);
+                assert_int_equal(userdb_service_add_index(f->s, f->index), 0);
+        } else
+                assert_int_equal(userdb_service_add(f->s, f->home, SERVICE), 0);
         *state = f;
         return 0;
+}
+
+static int setup(void **state)
+{
+        return setup_with(state, false);
+}
+
+/* The daemon's shape: an index its owner scans when the homes changed. */
+static int setup_indexed(void **state)
+{
+        return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -103,6 +119,7 @@ static int teardown(void **state)
         _cleanup_free_ char *cmd = NULL;
 
         varlink_server_free(f->s);
+        userdb_index_free(f->index);
         sd_event_unref(f->e);
         test_socket_dir_free(f->dir, f->path);
         home_free(f->home);
@@ -563,6 +580,89 @@ static void served_extension_is_the_grant_extension(void **state)
         assert_string_equal(USERDB_SERVED_EXTENSION, GRANT_RECORD_EXTENSION);
 }
 
+/* An index serves what its last scan saw: a user created or removed is visible once the owner scans
+ * (the daemon does after each writer job and when the root's generation moves), by name, uid and list. */
+static void index_follows_its_scans(void **state)
+{
+        Fixture *f = *state;
+        RecordError err = {};
+        const UserdbRecord *const *list;
+        const UserdbRecord *rec;
+        size_t n;
+        uid_t dave_uid;
+        _cleanup_json_ json_t *before = NULL, *after = NULL, *by_uid = NULL, *gone = NULL;
+
+        before = call(f, GET_USER, "{\"userName\":\"bob\",\"service\":\"" SERVICE "\"}", false);
+        assert_error(before, USERDB_ERROR_NO_RECORD_FOUND);
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_stale(f->index), 3); /* alice, bob, carol: listed, none read */
+        after = call(f, GET_USER, "{\"userName\":\"bob\",\"service\":\"" SERVICE "\"}", false);
+        assert_string_equal(json_string_value(json_object_get(single_record(after), "userName")), "bob");
+        assert_int_equal(userdb_index_stale(f->index), 2); /* a lookup by name reads that one entry */
+
+        dave_uid = create_user(f, "dave", NULL, true);
+        assert_int_equal(userdb_index_get_name(f->index, "dave", &rec), -ENOENT);
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_get_name(f->index, "dave", &rec), 0);
+        assert_int_equal(rec->uid, dave_uid);
+        {
+                _cleanup_free_ char *q = NULL;
+                assert_true(asprintf(&q, "{\"uid\":%u,\"service\":\"" SERVICE "\"}", dave_uid) > 0);
+                by_uid = call(f, GET_USER, q, false);
+        }
+        assert_string_equal(json_string_value(json_object_get(single_record(by_uid), "userName")), "dave");
+        assert_int_equal(userdb_index_list(f->index, &list, &n), 0);
+        assert_int_equal(n, 3); /* alice, bob, dave: carol is not ours */
+        assert_int_equal(userdb_index_stale(f->index), 0);
+
+        assert_int_equal(home_remove(f->home, "bob", &err), 0);
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        gone = call(f, GET_USER, "{\"userName\":\"bob\",\"service\":\"" SERVICE "\"}", false);
+        assert_error(gone, USERDB_ERROR_NO_RECORD_FOUND);
+        assert_int_equal(userdb_index_list(f->index, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(list[0]->user_name, "alice");
+        assert_string_equal(list[1]->user_name, "dave");
+}
+
+/* A record replaced after it was read (a new file: another inode) is read again at the next scan, and no
+ * longer served when it does not verify. */
+static void index_rereads_a_replaced_record(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        const UserdbRecord *rec;
+        char *p;
+        size_t size;
+
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_load_some(f->index, 10), 0);
+        assert_int_equal(userdb_index_get_name(f->index, "alice", &rec), 0);
+        assert_int_equal(path_join_root(f->root, "/var/lib/systemd/home/alice.identity", &path), 0);
+        assert_int_equal(read_file_bounded(AT_FDCWD, path, 1 << 20, &data, &size), 0);
+        p = strstr(data, "\"realName\" : \"alice\"");
+        assert_non_null(p);
+        memcpy(p + strlen("\"realName\" : \""), "ALICE", 5);
+        assert_int_equal(write_file_atomic(AT_FDCWD, path, data, size, 0600, -1, -1), 0);
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_stale(f->index), 1);
+        assert_int_equal(userdb_index_get_name(f->index, "alice", &rec), -ENOENT);
+}
+
+/* The loader reads ahead in batches, so the index is whole without a lookup paying for all of it. */
+static void index_loads_in_batches(void **state)
+{
+        Fixture *f = *state;
+
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_stale(f->index), 3);
+        assert_int_equal(userdb_index_load_some(f->index, 1), 2);
+        assert_int_equal(userdb_index_load_some(f->index, 10), 0);
+        /* A scan that finds nothing changed leaves nothing to read. */
+        assert_int_equal(userdb_index_scan(f->index), 0);
+        assert_int_equal(userdb_index_stale(f->index), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -585,6 +685,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(privileged_section_only_for_root_and_the_user, setup,
                                                 teardown),
                 cmocka_unit_test(record_for_peer_strips_privileged_and_secret),
+                cmocka_unit_test_setup_teardown(index_follows_its_scans, setup_indexed, teardown),
+                cmocka_unit_test_setup_teardown(index_rereads_a_replaced_record, setup_indexed, teardown),
+                cmocka_unit_test_setup_teardown(index_loads_in_batches, setup_indexed, teardown),
                 cmocka_unit_test(served_extension_is_the_grant_extension),
         };
 

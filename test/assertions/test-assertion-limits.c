@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Every bound of assertion-limits.h at N (accepted) and N+1 (refused with -E2BIG and a message). */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "assertion.h"
+#include "file-util.h"
 
 #define KEY  "Jv8_JiHiIzJVcO9M55pPdqSDWUvuhfDIBJUS-3VW7F_idjix7Ffn5qMxB21ZQuij"
 #define HEAD "type: account\nauthority-id: acme\naccount-id: acme\n"
@@ -163,7 +165,35 @@ static void test_stream_limit(void **state)
         assert_int_equal(n, ASSERTION_STREAM_MAX);
         assert_int_equal(decode_stream_of(ASSERTION_STREAM_MAX + 1, &err, &n), -E2BIG);
         assert_int_equal(err.line, ASSERTION_STREAM_MAX * 7 + 1);
-        assert_string_equal(err.message, "more than 64 assertions in one stream");
+        assert_string_equal(err.message, "more than 1024 assertions in one stream");
+}
+
+/* A stream holds as many assertions as one import may: a stick is one stream. */
+_Static_assert(ASSERTION_STREAM_MAX >= ASSERTION_BATCH_MAX, "a stream must hold a whole batch");
+
+/* What issue 16 calls a big stick: grants for 500 technicians, about 1 MiB, in one auto-import.assert. */
+static void test_stick_with_500_grants_is_one_stream(void **state)
+{
+        _cleanup_assertion_list_ AssertionList *l = NULL;
+        _cleanup_free_ char *grant = NULL, *path = NULL;
+        AssertionError err = {};
+        size_t size;
+        Buf b;
+
+        assert_true(asprintf(&path, "%s/trust/alice.system-user", getenv("FIXTURES_DIR")) > 0);
+        assert_int_equal(read_file_bounded(AT_FDCWD, path, 1 << 20, &grant, &size), 0);
+        char *at = strstr(grant, "email: alice@example.com\n");
+        assert_non_null(at);
+        buf_open(&b);
+        for (unsigned i = 0; i < 500; i++)
+                fprintf(b.f, "%s%.*semail: tech%03u@example.com\n%s", i > 0 ? "\n" : "", (int) (at - grant),
+                        grant, i, at + strlen("email: alice@example.com\n"));
+        buf_close(&b);
+        assert_true(b.size > 500 * 1024 && b.size <= 1024 * 1024);
+        assert_int_equal(assertion_stream_decode(b.data, b.size, &l, &err), 0);
+        assert_int_equal(l->n, 500);
+        assert_string_equal(assertion_header_string(l->items[499], "email"), "tech499@example.com");
+        free(b.data);
 }
 
 static int decode_nested(unsigned levels, AssertionError *err)
@@ -255,6 +285,7 @@ int main(void)
                 cmocka_unit_test(test_body_limit),
                 cmocka_unit_test(test_signature_limit_counts_the_closing_blank_line),
                 cmocka_unit_test(test_stream_limit),
+                cmocka_unit_test(test_stick_with_500_grants_is_one_stream),
                 cmocka_unit_test(test_nesting_limit),
                 cmocka_unit_test(test_list_and_map_length_limit),
                 cmocka_unit_test(test_encoder_refuses_beyond_limits),

@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "assertion-store.h"
 #include "file-util.h"
@@ -117,6 +119,21 @@ static bool store_exists(const TestRoot *root)
         struct stat st;
         assert_true(asprintf(&p, "%s" ASSERTION_STORE_DIR, root->path) > 0);
         return stat(p, &st) == 0;
+}
+
+/* The name header of alice's stored grant, as a fresh reader of the root sees it. */
+static const char *stored_name(const TestRoot *root)
+{
+        static char name[64];
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        const char *const key[] = { "acme", "alice@example.com", NULL };
+        const Assertion *a;
+
+        assert_int_equal(trust_db_open(root->path, T_2026_11, &db, NULL), 0);
+        a = trust_db_find(db, "system-user", key);
+        assert_non_null(a);
+        snprintf(name, sizeof(name), "%s", strempty(assertion_header_string(a, "name")));
+        return name;
 }
 
 static void setup_our_root(TestRoot *root)
@@ -314,39 +331,194 @@ static void test_revisions_update_replay_and_conflict(void **state)
         char *r1[] = { fixture("alice-r1.system-user"), NULL };
         char *r0[] = { fixture("alice.system-user"), NULL };
         char *conflict[] = { fixture("alice-r1-conflict.system-user"), NULL };
+        char *forged[] = { fixture("alice-by-unknown-key.system-user"), NULL };
 
         setup_our_root(&root);
         _cleanup_trust_report_ TrustReport *a = import_files(&root, T_2026_11, base, true);
         assert_int_equal(a->n_refused, 0);
+        /* The stored revision (0) with other content is kept out only once it verifies: a forgery is refused
+         * (snapd's Database.Add checks first). */
+        _cleanup_trust_report_ TrustReport *f = import_files(&root, T_2026_11, forged, true);
+        assert_int_equal(f->n_refused, 1);
+        assert_int_equal(f->verdicts[0].error, -ENOKEY);
         _cleanup_trust_report_ TrustReport *b = import_files(&root, T_2026_11, r1, true);
         assert_int_equal(b->verdicts[0].kind, TRUST_VERDICT_UPDATED);
         _cleanup_trust_report_ TrustReport *c = import_files(&root, T_2026_11, r0, true);
         assert_int_equal(c->verdicts[0].error, -ESTALE);
         assert_non_null(strstr(c->verdicts[0].reason, "replay"));
+        /* The same revision with other content: the stored one stays and the batch goes on (snapd). */
         _cleanup_trust_report_ TrustReport *d = import_files(&root, T_2026_11, conflict, true);
-        assert_int_equal(d->verdicts[0].error, -EEXIST);
-        assert_non_null(strstr(d->verdicts[0].reason, "conflict"));
+        assert_int_equal(d->n_refused, 0);
+        assert_int_equal(d->verdicts[0].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(d->verdicts[0].kept_index, TRUST_KEPT_STORED);
+        assert_non_null(strstr(d->verdicts[0].reason, "already stored with different content"));
+        assert_string_equal(stored_name(&root), "Alice Liddell");
         _cleanup_trust_report_ TrustReport *e = import_files(&root, T_2026_11, r1, true);
         assert_int_equal(e->verdicts[0].kind, TRUST_VERDICT_UNCHANGED);
         free_paths(base);
         free_paths(r1);
         free_paths(r0);
         free_paths(conflict);
+        free_paths(forged);
         root_cleanup(&root);
 }
 
-static void test_two_revisions_in_one_batch_are_refused(void **state)
+static void test_two_revisions_in_one_batch_keep_the_higher(void **state)
 {
         TestRoot root;
         char *paths[] = { fixture("stick.assert"), fixture("alice-r1.system-user"), NULL };
 
         setup_our_root(&root);
+        /* stick.assert: alice (revision 0), acme's key, acme; then alice revision 1. */
         _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
-        assert_int_equal(r->n_refused, 2);
-        assert_int_equal(r->verdicts[0].error, -EEXIST);
-        assert_int_equal(r->verdicts[3].error, -EEXIST);
-        assert_false(store_exists(&root));
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->n_skipped, 1);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[0].kept_index, 3);
+        assert_non_null(strstr(r->verdicts[0].reason, "superseded by revision 1"));
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_ADDED);
+        assert_true(r->committed);
+        assert_string_equal(stored_name(&root), "Alice Liddell");
         free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_lower_revision_after_a_higher_one_is_skipped(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("acme.account-key"),
+                          fixture("alice-r1.system-user"), fixture("alice.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[2].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[3].kept_index, 2);
+        assert_non_null(strstr(r->verdicts[3].reason, "older than revision 1"));
+        assert_string_equal(stored_name(&root), "Alice Liddell");
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+/* snapd keeps the first of two different assertions with one key and one revision, whichever it is. */
+static void check_same_revision_keeps_the_first(const char *first, const char *second, const char *kept)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("acme.account-key"), fixture(first),
+                          fixture(second), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[2].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[3].kept_index, 2);
+        assert_non_null(strstr(r->verdicts[3].reason, "comes first in this batch (#3) and is kept"));
+        assert_true(r->committed);
+        assert_string_equal(stored_name(&root), kept);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_same_revision_in_one_batch_keeps_the_first(void **state)
+{
+        check_same_revision_keeps_the_first("alice-r1.system-user", "alice-r1-conflict.system-user",
+                                            "Alice Liddell");
+        check_same_revision_keeps_the_first("alice-r1-conflict.system-user", "alice-r1.system-user",
+                                            "Alice Conflict");
+}
+
+static void test_identical_copy_in_one_batch_is_unchanged(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), fixture("alice.system-user"), NULL };
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->n_skipped, 0);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_UNCHANGED);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+/* A skipped assertion is not checked (snapd drops it at Batch.Add): a forged copy after the real one does
+ * not spoil the batch, and is never stored. */
+static void flip_second_name(char *data, size_t size)
+{
+        char *p = strstr(data, "name: Alice Liddell");
+        assert_non_null(p);
+        p[strlen("name: Alice Lidde")] = 'x';
+}
+
+static void test_forged_duplicate_after_the_real_one_is_skipped_unchecked(void **state)
+{
+        TestRoot root;
+        char *prereq[] = { fixture("acme.account"), fixture("acme.account-key"),
+                           fixture("alice-r1.system-user"), NULL };
+        char *forged[] = { fixture("alice-r1.system-user"), NULL };
+        _cleanup_assertion_list_ AssertionList *batch = batch_of(prereq, NULL),
+                                               *tail = batch_of(forged, flip_second_name);
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        _cleanup_trust_report_ TrustReport *r = NULL;
+
+        setup_our_root(&root);
+        batch->items = realloc(batch->items, (batch->n + 1) * sizeof(Assertion *));
+        batch->items[batch->n++] = TAKE_PTR(tail->items[0]);
+        tail->n = 0;
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        assert_int_equal(trust_db_import(db, batch, &r), 0);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_SKIPPED);
+        assert_true(r->committed);
+        assert_string_equal(stored_name(&root), "Alice Liddell");
+        free_paths(prereq);
+        free_paths(forged);
+        root_cleanup(&root);
+}
+
+static AssertionList *batch_of_n_copies(const char *name, size_t n)
+{
+        char *paths[] = { fixture(name), NULL };
+        _cleanup_assertion_list_ AssertionList *one = batch_of(paths, NULL);
+        AssertionList *l = calloc(1, sizeof(AssertionList));
+        _cleanup_free_ char *wire = NULL;
+        size_t size;
+
+        assert_non_null(l);
+        assert_int_equal(assertion_encode(one->items[0], &wire, &size), 0);
+        l->items = calloc(n, sizeof(Assertion *));
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(assertion_decode(wire, size, &l->items[l->n++], NULL), 0);
+        free_paths(paths);
+        return l;
+}
+
+static void test_batch_limit(void **state)
+{
+        TestRoot root;
+        char *prereq[] = { fixture("acme.account"), fixture("acme.account-key"), NULL };
+        _cleanup_assertion_list_ AssertionList *at = batch_of_n_copies("alice.system-user",
+                                                                       ASSERTION_BATCH_MAX),
+                                               *over = batch_of_n_copies("alice.system-user",
+                                                                         ASSERTION_BATCH_MAX + 1);
+        _cleanup_trust_report_ TrustReport *p = NULL, *r = NULL, *none = NULL;
+        _cleanup_trust_db_ TrustDb *db = NULL;
+
+        setup_our_root(&root);
+        p = import_files(&root, T_2026_11, prereq, true);
+        assert_int_equal(p->n_refused, 0);
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        assert_int_equal(trust_db_import(db, over, &none), -E2BIG);
+        assert_null(none);
+        assert_int_equal(trust_db_import(db, at, &r), 0);
+        assert_int_equal(r->n, ASSERTION_BATCH_MAX);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[ASSERTION_BATCH_MAX - 1].kind, TRUST_VERDICT_UNCHANGED);
+        free_paths(prereq);
         root_cleanup(&root);
 }
 
@@ -443,8 +615,226 @@ static void test_canonical_root_reimport_is_unchanged(void **state)
         root_cleanup(&root);
 }
 
-int main(void)
+static int collect_name(const Assertion *a, bool trusted, void *userdata)
 {
+        char *names = userdata;
+        strcat(names, strempty(assertion_header_string(a, "name")));
+        strcat(names, trusted ? "(trusted);" : ";");
+        return 0;
+}
+
+static void expect_foreach(TrustDb *db, const char *type, char **filters, const char *expected)
+{
+        char names[512] = "";
+        assert_int_equal(trust_db_foreach(db, type, filters, collect_name, names), 0);
+        assert_string_equal(names, expected);
+}
+
+/* Filters on the leading primary keys narrow the walk to a key range; the result is what filtering every
+ * assertion of the type gives. */
+static void test_foreach_filters(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), fixture("appliance-1.model"), NULL };
+        _cleanup_trust_db_ TrustDb *db = NULL;
+
+        setup_our_root(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(trust_db_open(root.path, T_2026_11, &db, NULL), 0);
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", "email=alice@example.com", NULL },
+                       "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "email=alice@example.com", "brand-id=acme", NULL },
+                       "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", NULL }, "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "email=alice@example.com", NULL }, "Alice;");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acm", NULL }, "");
+        expect_foreach(db, "system-user", (char *[]){ "brand-id=acme", "email=alice@example.co", NULL }, "");
+        expect_foreach(db, "system-user", (char *[]){ "username=alice", NULL }, "Alice;");
+        expect_foreach(db, "system-user", NULL, "Alice;");
+        expect_foreach(db, "account", NULL, ";(trusted);"); /* acme, then testroot (trusted): key order */
+        expect_foreach(db, "no-such-type", NULL, "");
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+/* --- snapd's batch rule on snapd's own vectors (issue 16, item 3) --- */
+
+static void setup_testrootorg(TestRoot *root)
+{
+        _cleanup_free_ char *ta = interop("testrootorg.account"),
+                            *tk = interop("testrootorg-root.account-key");
+        const char *const trusted[] = { ta, tk, NULL };
+
+        root_setup(root, trusted);
+}
+
+/* The sign-key-sha3-384 of what the store holds for developer1's account and account-key. */
+static void expect_stored_signed_by(const TestRoot *root, const char *key_id)
+{
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        const char *const account[] = { "developer1", NULL };
+        const char *const key[] = { "EAD4DbLxK_kn0gzNCXOs3kd6DeMU3f-L6BEsSEuJGBqCORR0gXkdDxMbOm11mRFu",
+                                    NULL };
+        const Assertion *a, *k;
+
+        assert_int_equal(trust_db_open(root->path, T_2026_11, &db, NULL), 0);
+        a = trust_db_find(db, "account", account);
+        k = trust_db_find(db, "account-key", key);
+        assert_non_null(a);
+        assert_non_null(k);
+        assert_string_equal(assertion_header_string(a, "sign-key-sha3-384"), key_id);
+        assert_string_equal(assertion_header_string(k, "sign-key-sha3-384"), key_id);
+}
+
+#define STORE_KEY "XCIC_Wvj9_hiAt0b10sDon74oGr3a6xGODkMZqrj63ZzNYUD5N87-ojjPoeN7f1Y"
+#define ROOT_KEY  "hIedp1AvrWlcDI4uS_qjoFLzjKl5enu4G2FYJpgB3Pj-tUzGlTQBxMBsBmi-tnJR"
+
+static void test_snapd_developer1_files_and_bundle_together(void **state)
+{
+        TestRoot root;
+
+        /* The bundle carries developer1's account and key again, with the same revision (0) but signed by
+         * the root key instead of the store key: the first copy is kept, the bundle's are skipped. */
+        char *paths[] = { interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"), interop("developer1-22-auto-import.assert"),
+                          NULL };
+
+        setup_testrootorg(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        for (size_t i = 0; i < r->n; i++)
+                if (r->verdicts[i].kind == TRUST_VERDICT_REFUSED)
+                        fail_msg("verdict %zu refused: %s", i, r->verdicts[i].reason);
+        assert_int_equal(r->n, 6);
+        assert_int_equal(r->n_skipped, 2);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(r->verdicts[i].kind, TRUST_VERDICT_ADDED);
+        assert_int_equal(r->verdicts[3].kind, TRUST_VERDICT_SKIPPED); /* the bundle's account */
+        assert_int_equal(r->verdicts[3].kept_index, 1);
+        assert_int_equal(r->verdicts[4].kind, TRUST_VERDICT_SKIPPED); /* the bundle's account-key */
+        assert_int_equal(r->verdicts[4].kept_index, 2);
+        assert_non_null(
+                strstr(r->verdicts[4].reason, "same key and revision 0 comes first in this batch (#3)"));
+        assert_int_equal(r->verdicts[5].kind, TRUST_VERDICT_ADDED); /* the system-user */
+        assert_true(r->committed);
+        expect_stored_signed_by(&root, STORE_KEY);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_snapd_developer1_bundle_first_keeps_the_bundles_copies(void **state)
+{
+        TestRoot root;
+
+        char *paths[] = { interop("developer1-22-auto-import.assert"),
+                          interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"), NULL };
+
+        setup_testrootorg(&root);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[4].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[4].kept_index, 0);
+        assert_int_equal(r->verdicts[5].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[5].kept_index, 1);
+        assert_true(r->committed);
+        expect_stored_signed_by(&root, ROOT_KEY);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_snapd_developer1_bundle_after_the_stored_files(void **state)
+{
+        TestRoot root;
+
+        char *files[] = { interop("testrootorg-store.account-key"), interop("developer1.account"),
+                          interop("developer1.account-key"), NULL };
+        char *bundle[] = { interop("developer1-22-auto-import.assert"), NULL };
+
+        setup_testrootorg(&root);
+        _cleanup_trust_report_ TrustReport *first = import_files(&root, T_2026_11, files, true);
+        assert_int_equal(first->n_refused, 0);
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_2026_11, bundle, true);
+        assert_int_equal(r->n_refused, 0);
+        assert_int_equal(r->verdicts[0].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[0].kept_index, TRUST_KEPT_STORED);
+        assert_int_equal(r->verdicts[1].kind, TRUST_VERDICT_SKIPPED);
+        assert_int_equal(r->verdicts[2].kind, TRUST_VERDICT_ADDED);
+        assert_true(r->committed);
+        expect_stored_signed_by(&root, STORE_KEY);
+        free_paths(files);
+        free_paths(bundle);
+        root_cleanup(&root);
+}
+
+/* --- the time floor of a device without a clock (issue 16, item 6) --- */
+
+#define T_1970_01_02 ((usec_t) 86400ULL * USEC_PER_SEC)
+#define T_2016_01    ((usec_t) 1451606400ULL * USEC_PER_SEC)
+
+static const char *configured_build_floor; /* argv[1]: what meson computed for this build */
+
+static void test_fresh_device_in_1970_accepts_its_root_chain(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("stick.assert"), NULL };
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        TrustFloorSource source;
+
+        setup_our_root(&root);
+        /* The roots were made on 2016-01-01 (root.assert's timestamp and since): time is past that. */
+        assert_int_equal(trust_db_open(root.path, T_1970_01_02, &db, NULL), 0);
+        assert_int_equal(trust_db_time_floor(db, &source), T_2016_01);
+        assert_int_equal(source, TRUST_FLOOR_TRUSTED);
+        assert_int_equal(trust_db_check_time(db), T_2016_01);
+
+        _cleanup_trust_report_ TrustReport *r = import_files(&root, T_1970_01_02, paths, true);
+        for (size_t i = 0; i < r->n; i++)
+                if (r->verdicts[i].kind != TRUST_VERDICT_ADDED)
+                        fail_msg("verdict %zu: %s", i, r->verdicts[i].reason);
+        assert_true(r->committed);
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_raised_floor_refuses_a_key_that_expired_before_it(void **state)
+{
+        TestRoot root;
+        char *paths[] = { fixture("acme.account"), fixture("acme-expired.account-key"),
+                          fixture("alice-by-expired-key.system-user"), NULL };
+        _cleanup_assertion_list_ AssertionList *batch = batch_of(paths, NULL);
+        _cleanup_trust_report_ TrustReport *r = NULL, *without = NULL;
+        _cleanup_trust_db_ TrustDb *db = NULL;
+        TrustFloorSource source;
+
+        setup_our_root(&root);
+        /* The roots alone put the clock at 2016-01-01, inside the old key's window (2016..2017). */
+        without = import_files(&root, T_1970_01_02, paths, false);
+        assert_int_equal(without->n_refused, 0);
+        /* A build made in 2026 knows better. */
+        assert_int_equal(trust_db_open(root.path, T_1970_01_02, &db, NULL), 0);
+        trust_db_raise_time_floor(db, T_2026_11);
+        trust_db_raise_time_floor(db, T_2016_06); /* never lowered */
+        assert_int_equal(trust_db_time_floor(db, &source), T_2026_11);
+        assert_int_equal(source, TRUST_FLOOR_RAISED);
+        assert_int_equal(trust_db_import(db, batch, &r), 0);
+        assert_int_equal(r->n_refused, 1);
+        assert_int_equal(r->verdicts[2].error, -EKEYEXPIRED);
+        assert_non_null(strstr(r->verdicts[2].reason, "check time is 2026-11-26T00:00:00Z"));
+        free_paths(paths);
+        root_cleanup(&root);
+}
+
+static void test_build_time_floor_is_the_configured_one(void **state)
+{
+        assert_non_null(configured_build_floor);
+        assert_int_equal(trust_db_build_time_floor(),
+                         strtoull(configured_build_floor, NULL, 10) * USEC_PER_SEC);
+}
+
+int main(int argc, char **argv)
+{
+        configured_build_floor = argc > 1 ? argv[1] : NULL;
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_chain_in_any_order_is_accepted_and_reimport_is_a_no_op),
                 cmocka_unit_test(test_unknown_signer_is_refused_and_nothing_is_stored),
@@ -456,12 +846,24 @@ int main(void)
                 cmocka_unit_test(test_one_changed_byte_in_content_fails),
                 cmocka_unit_test(test_one_changed_byte_in_signature_fails),
                 cmocka_unit_test(test_revisions_update_replay_and_conflict),
-                cmocka_unit_test(test_two_revisions_in_one_batch_are_refused),
+                cmocka_unit_test(test_two_revisions_in_one_batch_keep_the_higher),
+                cmocka_unit_test(test_lower_revision_after_a_higher_one_is_skipped),
+                cmocka_unit_test(test_same_revision_in_one_batch_keeps_the_first),
+                cmocka_unit_test(test_identical_copy_in_one_batch_is_unchanged),
+                cmocka_unit_test(test_forged_duplicate_after_the_real_one_is_skipped_unchecked),
+                cmocka_unit_test(test_batch_limit),
+                cmocka_unit_test(test_foreach_filters),
                 cmocka_unit_test(test_snapd_developer1_bundles_verify),
                 cmocka_unit_test(test_snapd_developer1_chain_through_store_key_verifies),
                 cmocka_unit_test(test_snapd_chain_without_store_key_is_refused),
                 cmocka_unit_test(test_model_older_than_its_signing_key_is_refused),
                 cmocka_unit_test(test_canonical_root_reimport_is_unchanged),
+                cmocka_unit_test(test_snapd_developer1_files_and_bundle_together),
+                cmocka_unit_test(test_snapd_developer1_bundle_first_keeps_the_bundles_copies),
+                cmocka_unit_test(test_snapd_developer1_bundle_after_the_stored_files),
+                cmocka_unit_test(test_fresh_device_in_1970_accepts_its_root_chain),
+                cmocka_unit_test(test_raised_floor_refuses_a_key_that_expired_before_it),
+                cmocka_unit_test(test_build_time_floor_is_the_configured_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

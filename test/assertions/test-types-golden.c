@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Golden files in test/fixtures/types/: every NAME.assert passes its typed view; every bad-NAME.assert
- * decodes but its typed view refuses it with exactly the text of bad-NAME.expected-err. */
+ * decodes but its typed view refuses it with exactly the text of bad-NAME.expected-err; and
+ * assertion_check_typed() agrees with the typed view on each. */
 #include <dirent.h>
+
+#include "assertion-typed.h"
 
 #include "types-test-util.h"
 
@@ -21,6 +24,7 @@ static int run_view(const char *dir, const char *file, AssertionError *err)
         _cleanup_free_ char *data = NULL;
         size_t size;
         TypesView view;
+        int r;
 
         assert_int_equal(types_read_file(dir, file, &data, &size), 0);
         if (assertion_decode(data, size, &a, err) < 0)
@@ -29,7 +33,16 @@ static int run_view(const char *dir, const char *file, AssertionError *err)
         view = types_view_for(a->type);
         if (!view)
                 fail_msg("%s: no typed view for type %s", file, a->type);
-        return view(a, err);
+        r = view(a, err);
+
+        /* assertion_check_typed() (what the signing tool runs before it signs) gives the same verdict in the
+         * same words. */
+        AssertionError typed = {};
+        int t = assertion_check_typed(a, &typed);
+        if (t != r || (r < 0 && !streq(typed.message, err->message)))
+                fail_msg("%s: assertion_check_typed() says %d \"%s\", the typed view %d \"%s\"", file, t,
+                         typed.message, r, err->message);
+        return r;
 }
 
 static void test_golden_files(void **state)

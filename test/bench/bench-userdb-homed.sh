@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# getpwnam() through nss-systemd for a corehomed user against the same for a systemd-homed user, in one run,
+# each service alone on the machine while measured (rounds alternate; the best round of each counts):
+#   userdb-getpwnam-corehomed   lookups/s of one user served by corehomed (a scratch --root)
+#   userdb-getpwnam-homed       lookups/s of one user served by systemd-homed 252 (a home our engine made
+#                               on the real root, as test/homes/test-homed-interop.sh does)
+#   userdb-getpwnam-ratio       the two divided (target >= 2)
+# One `getent passwd USER USER ...` process asks $lookups times: the NSS lookup itself, not fork+exec.
+# Runs homed the way test-homed-interop.sh does (own system bus, /run a mount point, / shared) and undoes
+# every step on exit. Machine-global (homed, the system bus): run it under /tmp/corehomed-systest.lock.
+#   usage: bench-userdb-homed.sh BUILDDIR
+set -uo pipefail
+builddir=$(cd "${1:?usage: bench-userdb-homed.sh BUILDDIR}" && pwd)
+fixtures=${FIXTURES_DIR:-$(cd "$(dirname "$0")/../fixtures" && pwd)}
+corehomed="$builddir/agent/corehomed"
+corehomectl="$builddir/agent/corehomectl"
+home_tool="$builddir/test/homes/home-tool"
+homed=/lib/systemd/systemd-homed
+lookups=${USERDB_BENCH_LOOKUPS:-2000}
+rounds=${USERDB_BENCH_ROUNDS:-3}
+
+skip() {
+        echo "bench-userdb-homed: SKIP $*" >&2
+        exit 0
+}
+fail() {
+        echo "bench-userdb-homed: $*" >&2
+        exit 1
+}
+[ "$(id -u)" = 0 ] || skip "needs root"
+for exe in "$corehomed" "$corehomectl" "$home_tool"; do [ -x "$exe" ] || skip "$exe is not built"; done
+[ -x "$homed" ] || skip "$homed not installed (apt-get install systemd-homed)"
+command -v homectl >/dev/null || skip "homectl not installed"
+command -v dbus-daemon >/dev/null || skip "dbus-daemon not installed"
+pgrep -x systemd-homed >/dev/null && skip "a systemd-homed is already running; not touching it"
+[ -e /run/dbus/system_bus_socket ] && skip "a system bus is already running; this bench starts its own"
+[ -s /etc/machine-id ] || skip "no /etc/machine-id"
+ldconfig -p | grep 'libnss_systemd\.so' >/dev/null || skip "libnss-systemd is not installed"
+grep -Eq '^passwd:.*\bsystemd\b' /etc/nsswitch.conf || skip "nsswitch.conf does not ask systemd for passwd"
+pgrep -x nscd >/dev/null && skip "nscd is running and would cache both figures"
+
+huser="chb$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+ouser=alice # the stick fixture's user
+getent passwd "$huser" >/dev/null && skip "user $huser exists already"
+getent passwd "$ouser" >/dev/null && skip "user $ouser resolves already (another service)"
+
+created_paths=(/run/mount /run/systemd/system /run/systemd/home /run/systemd/userdb /run/systemd/userdb/io.systemd.Home
+        /run/systemd/user-home-mount /run/dbus/system_bus_socket /run/dbus/pid
+        /var/lib/systemd/home /var/lib/systemd/home/local.private /var/lib/systemd/home/local.public
+        /var/lib/systemd/home/io.corehomed.public /var/lib/corehomed /var/lib/corehomed/io.corehomed.private
+        /var/lib/corehomed/homes "/home/$huser" "/home/$huser.homedir" "/var/lib/systemd/home/$huser.identity")
+preexisting=()
+for p in "${created_paths[@]}"; do [ -e "$p" ] && preexisting+=("$p"); done
+existed() {
+        local q
+        for q in "${preexisting[@]}"; do [ "$q" = "$1" ] && return 0; done
+        return 1
+}
+
+work=$(mktemp -d /tmp/corehomed-bench-homed.XXXXXX)
+root_propagation=$(findmnt -n -o PROPAGATION /)
+run_was_mount=0
+findmnt -n /run >/dev/null && run_was_mount=1
+mounted_run=0
+dbus_pid=""
+homed_pid=""
+daemon_pid=""
+service="io.corehomed-bench-$$"
+userdb="/run/systemd/userdb/$service"
+manager="$work/io.corehomed.Manager"
+
+stop_pid() { # PID: SIGTERM, SIGKILL after 10 s; the process need not be our child
+        [ -n "$1" ] || return 0
+        kill "$1" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        return 0
+}
+stop_homed() {
+        stop_pid "$homed_pid"
+        homed_pid=""
+        existed /run/systemd/userdb/io.systemd.Home || rm -f /run/systemd/userdb/io.systemd.Home
+}
+cleanup() {
+        set +e
+        stop_pid "$daemon_pid"
+        stop_homed
+        while findmnt -n "/home/$huser" >/dev/null 2>&1; do umount "/home/$huser" || umount -l "/home/$huser"; done
+        stop_pid "$dbus_pid"
+        "$home_tool" remove "$huser" >/dev/null 2>&1
+        [ "$mounted_run" = 1 ] && umount /run
+        if [ "$root_propagation" != "$(findmnt -n -o PROPAGATION /)" ]; then
+                case "$root_propagation" in
+                private) mount --make-rprivate / ;;
+                slave) mount --make-rslave / ;;
+                shared) mount --make-rshared / ;;
+                esac
+        fi
+        for ((k = ${#created_paths[@]} - 1; k >= 0; k--)); do
+                existed "${created_paths[k]}" || rm -rf --one-file-system "${created_paths[k]}"
+        done
+        awk -v p="$work/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+        rm -f "$userdb"
+        rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+# rate USER: lookups/s of getpwnam(USER) in one process ($lookups keys to one getent).
+rate() {
+        local start end keys=()
+        for ((i = 0; i < lookups; i++)); do keys+=("$1"); done
+        start=$(date +%s%N)
+        getent passwd "${keys[@]}" >"$work/out" || fail "lookup of $1 failed"
+        end=$(date +%s%N)
+        [ "$(grep -c "^$1:" "$work/out")" = "$lookups" ] || fail "$1 not found every time"
+        echo $((lookups * 1000000000 / (end - start)))
+}
+wait_resolves() { # USER WHO
+        for _ in $(seq 300); do getent passwd "$1" >/dev/null && return 0; sleep 0.05; done
+        fail "$1 does not resolve through $2"
+}
+
+# --- corehomed: a scratch root with alice ---
+oroot="$work/root"
+mkdir -p "$oroot/etc/corehomed/trusted" "$work/stick"
+cp /etc/machine-id "$oroot/etc/machine-id"
+cp "$fixtures/trust/trusted/root.assert" "$oroot/etc/corehomed/trusted/root.assert"
+printf 'device:\n  brand-id: acme\n  model: appliance-1\n' >"$oroot/etc/corehomed/corehomed.yaml"
+cp "$fixtures/trust/stick.assert" "$work/stick/auto-import.assert"
+"$corehomectl" --root="$oroot" import-media "$work/stick" >/dev/null || fail "cannot create $ouser"
+
+# --- homed: a home our engine made on the real root (homed reads records at start-up) ---
+cat >"$work/record.json" <<JSON
+{"userName": "$huser", "disposition": "regular", "realName": "corehomed bench",
+ "enforcePasswordPolicy": false, "privileged": {"hashedPassword": ["$(openssl passwd -6 bench)"]}}
+JSON
+"$home_tool" create "$work/record.json" >/dev/null || fail "home-tool create"
+mkdir -p /run/dbus
+dbus_pid=$(dbus-daemon --system --fork --print-pid) || fail "dbus-daemon --system --fork"
+if [ "$run_was_mount" = 0 ]; then
+        mount --bind /run /run || fail "mount --bind /run /run"
+        mounted_run=1
+fi
+mount --make-rshared / || fail "mount --make-rshared /"
+mkdir -p /run/systemd/system
+
+echo "bench-userdb-homed: load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+best_ours=0
+best_homed=0
+for ((round = 1; round <= rounds; round++)); do
+        "$corehomed" --root="$oroot" --userdb-socket="$userdb" --manager-socket="$manager" 2>>"$work/daemon.log" &
+        daemon_pid=$!
+        wait_resolves "$ouser" corehomed
+        ours=$(rate "$ouser") || exit 1
+        stop_pid "$daemon_pid"
+        daemon_pid=""
+        getent passwd "$ouser" >/dev/null && fail "$ouser still resolves with corehomed stopped"
+
+        "$homed" >>"$work/homed.log" 2>&1 &
+        homed_pid=$!
+        wait_resolves "$huser" systemd-homed
+        theirs=$(rate "$huser") || exit 1
+        stop_homed
+        echo "bench-userdb-homed: round $round: corehomed $ours/s, systemd-homed $theirs/s" >&2
+        [ "$ours" -gt "$best_ours" ] && best_ours=$ours
+        [ "$theirs" -gt "$best_homed" ] && best_homed=$theirs
+done
+echo "bench-userdb-homed: load after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
+echo "userdb-getpwnam-corehomed: $best_ours lookups/s"
+echo "userdb-getpwnam-homed: $best_homed lookups/s"
+echo "userdb-getpwnam-ratio: $(python3 -c "print(f'{$best_ours / $best_homed:.2f}')") (target >= 2)"
