@@ -209,11 +209,56 @@ static void input_assertions_at_n_and_n_plus_one(void **state)
         }
 }
 
+/* More input than one trust batch is checked in chunks; of one grant's revisions the higher is served,
+ * whether it comes before the lower ones (one batch keeps it and skips them) or after them, in a later
+ * chunk (no batch compares the two). */
+static void revisions_across_trust_batches(void **state)
+{
+        Fixture *f = *state;
+        size_t r1_size, r2_size;
+        char *r1 = fixture("alice-r1.system-user", &r1_size),
+             *r2 = fixture("alice-r2-revoked.system-user", &r2_size);
+
+        for (int r2_first = 0; r2_first <= 1; r2_first++) {
+                char **copies = write_copies(f, "alice-r1", r1, r1_size, ASSERTION_BATCH_MAX + 10);
+                char **inputs = calloc(count(copies) + 4, sizeof(char *));
+                FleetPublishReport report = {};
+                char *error = NULL;
+                size_t n_inputs = 0;
+                int r;
+
+                inputs[n_inputs++] = write_file(f, "account", f->account, f->account_size);
+                inputs[n_inputs++] = write_file(f, "account-key", f->account_key, f->account_key_size);
+                if (r2_first)
+                        inputs[n_inputs++] = write_file(f, "alice-r2", r2, r2_size);
+                for (size_t i = 0; copies[i]; i++)
+                        inputs[n_inputs++] = copies[i];
+                if (!r2_first)
+                        inputs[n_inputs++] = write_file(f, "alice-r2", r2, r2_size);
+                r = publish(f, inputs, n_inputs, &report, &error);
+                if (r < 0)
+                        fail_msg("refused: %s", error);
+                assert_int_equal(report.verification->n_assertions, ASSERTION_BATCH_MAX + 13);
+                assert_int_equal(report.verification->n_assertions_refused, 0);
+                assert_int_equal(report.n_grants, 1);
+                assert_int_equal(report.grants[0].what.revision, 2);
+                free(error);
+                fleet_publish_report_done(&report);
+                for (size_t i = 0; i < n_inputs; i++)
+                        unlink(inputs[i]);
+                strv_free(inputs);
+                free(copies);
+        }
+        free(r1);
+        free(r2);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(prerequisites_at_n_and_n_plus_one, setup, teardown),
                 cmocka_unit_test_setup_teardown(input_assertions_at_n_and_n_plus_one, setup, teardown),
+                cmocka_unit_test_setup_teardown(revisions_across_trust_batches, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
