@@ -10,7 +10,7 @@ DEB_PACKAGES := meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-
 	systemd-homed systemd-userdbd libnss-systemd dbus util-linux mount e2fsprogs python3 \
 	golang-go golang-github-snapcore-snapd-dev golang-golang-x-crypto-dev golang-gopkg-check.v1-dev \
 	golang-gopkg-yaml.v2-dev golang-gopkg-tomb.v2-dev golang-dbus-dev snapd \
-	qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk man-db systemd
+	qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk man-db systemd nginx nghttp2-client
 
 # Names must be real packages, never virtual ones (golang-github-godbus-dbus-dev is only a name other
 # packages depend on; golang-dbus-dev ships github.com/godbus/dbus): dpkg-query never reports a virtual

@@ -21,7 +21,7 @@ __corehomectl_denied() {
 _corehomectl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
         local verbs="decode verify import known create-user import-media list inspect remove expire deny allow
-                sign export-key status monitor"
+                sign export-key status monitor fleet"
         local global_opts="--root= --now= --json --help --version"
         local i verb="" root=""
 
@@ -58,8 +58,19 @@ _corehomectl() {
         create-user) opts="--help --known" ;;
         sign) opts="--help --key= --gnupg-home=" ;;
         export-key) opts="--help --account= --gnupg-home=" ;;
+        fleet) opts="--help --inventory= --out= --trusted=" ;;
         esac
         case $cur in
+        --inventory=* | --trusted=*)
+                mapfile -t COMPREPLY < <(compgen -f -P "${cur%%=*}=" -- "${cur#*=}")
+                compopt -o nospace 2>/dev/null
+                return 0
+                ;;
+        --out=*)
+                mapfile -t COMPREPLY < <(compgen -d -P --out= -- "${cur#--out=}")
+                compopt -o nospace 2>/dev/null
+                return 0
+                ;;
         --gnupg-home=*)
                 mapfile -t COMPREPLY < <(compgen -d -P --gnupg-home= -- "${cur#--gnupg-home=}")
                 compopt -o nospace 2>/dev/null
@@ -75,6 +86,13 @@ _corehomectl() {
         case $verb in
         decode | verify | import | sign) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         import-media) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+        fleet)
+                if [ "$prev" = fleet ]; then
+                        mapfile -t COMPREPLY < <(compgen -W "publish" -- "$cur")
+                else
+                        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                fi
+                ;;
         known)
                 [ "$prev" = known ] &&
                         mapfile -t COMPREPLY < <(compgen -W "account account-key model serial system-user" -- "$cur")

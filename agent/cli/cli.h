@@ -41,6 +41,7 @@ int verb_status(const CliContext *ctx, int argc, char **argv);
 int verb_deny(const CliContext *ctx, int argc, char **argv);
 int verb_allow(const CliContext *ctx, int argc, char **argv);
 int verb_monitor(const CliContext *ctx, int argc, char **argv);
+int verb_fleet(const CliContext *ctx, int argc, char **argv);
 
 /* Prints "corehomectl: PREFIX: message" on stderr; PREFIX names the file/assertion/user concerned. */
 void cli_error(const char *prefix, const char *format, ...) __attribute__((format(printf, 2, 3)));

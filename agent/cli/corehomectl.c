@@ -99,6 +99,18 @@ static const Verb verbs[] = {
         { "monitor", verb_monitor, "monitor", "follow the daemon's decisions live until interrupted",
           "Prints each decision corehomed takes (user, grant, result, reason) as it happens, one line each\n"
           "(with --json: one JSON object per line), until interrupted. Needs the running daemon.\n" },
+        { "fleet", verb_fleet, "fleet publish --inventory=FILE --out=DIR --trusted=FILE ASSERTIONS...",
+          "build the static tree a fleet's web server serves (brand side)",
+          "Builds the tree a fleet's web server serves: devices/SERIAL/assertions/index (the feed of\n"
+          "each device of the inventory, holding the grants that apply to it) and its account and\n"
+          "account-key prerequisites. DIR is a symlink to the current generation in DIR.generations/,\n"
+          "replaced in one step; unchanged files keep their inode (and ETag). Works on files only: --now\n"
+          "(before COMMAND) is allowed without --root and takes TIME as the publish's time (grants whose\n"
+          "since is later are held back).\n\n"
+          "  --inventory=FILE the devices: YAML, devices: [{serial, model, labels}]\n"
+          "  --out=DIR        the web server's document root (a symlink this command manages)\n"
+          "  --trusted=FILE   a trusted root the devices have (their etc/corehomed/trusted/); repeatable\n"
+          "  ASSERTIONS       the brand's assertion files (streams or framed feeds)\n" },
 };
 
 void cli_error(const char *prefix, const char *format, ...)
@@ -142,7 +154,8 @@ static void help(void)
                "Provision users from signed Ubuntu Core system-user assertions.\n\n"
                "Options:\n"
                "  --root=DIR       work offline on the tree below DIR (no daemon)\n"
-               "  --now=TIME       with --root: take TIME (RFC 3339) as the current time\n"
+               "  --now=TIME       with --root (or fleet publish): take TIME (RFC 3339) as the current "
+               "time\n"
                "  --json           print machine-readable JSON on stdout\n"
                "  -h, --help       show this help (COMMAND --help: the command's)\n"
                "  --version        show the version\n\n"
@@ -219,7 +232,8 @@ int main(int argc, char **argv)
                 }
         }
 
-        if (ctx.now_set && !ctx.root) {
+        /* fleet publish works on files only, like --root: its time may be fixed too. */
+        if (ctx.now_set && !ctx.root && !(optind < argc && streq(argv[optind], "fleet"))) {
                 cli_error(NULL, "--now is only allowed together with --root");
                 return EXIT_USAGE;
         }

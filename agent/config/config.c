@@ -19,6 +19,7 @@
 #include "file-util.h"
 #include "model.h"
 #include "string-util.h"
+#include "yaml-strict.h"
 
 /* The messages below spell the limits out. */
 _Static_assert(CONFIG_FILE_SIZE_MAX == 65536, "update the messages that name CONFIG_FILE_SIZE_MAX");
@@ -26,149 +27,21 @@ _Static_assert(CONFIG_VALUE_MAX == 4096, "update the messages that name CONFIG_V
 _Static_assert(CONFIG_ADMIN_GROUPS_MAX == 32, "update the messages that name CONFIG_ADMIN_GROUPS_MAX");
 _Static_assert(CONFIG_GROUP_NAME_MAX == 32, "update the messages that name CONFIG_GROUP_NAME_MAX");
 
-/* Longest key name quoted in a message; longer (hostile) keys are cut. */
-#define KEY_NAME_SHOWN_MAX 40
-
 typedef struct Parser {
-        yaml_parser_t yaml;
-        const char *name;
-        ConfigError *err;
+        YamlStrict y; /* the strict reader shared with the fleet's device inventory (yaml-strict.h) */
         unsigned serial_from_line; /* where "serial-from: dmi" was, for config_load()'s DMI errors */
 } Parser;
 
-static void event_clear(yaml_event_t *e)
-{
-        yaml_event_delete(e);
-}
-#define _cleanup_event_ _cleanup_(event_clear)
+#define parser_error(p, line, key, r, ...) yaml_strict_fail(&(p)->y, (line), (key), (r), __VA_ARGS__)
 
-static int config_fail(ConfigError *err, const char *name, unsigned line, const char *key, int r,
-                       const char *format, ...) _printf_(6, 7);
-
-static int config_fail(ConfigError *err, const char *name, unsigned line, const char *key, int r,
-                       const char *format, ...)
-{
-        _cleanup_free_ char *reason = NULL, *where = NULL;
-        va_list ap;
-
-        if (!err)
-                return r;
-        va_start(ap, format);
-        if (vasprintf(&reason, format, ap) < 0)
-                reason = NULL;
-        va_end(ap);
-        where = line > 0 ? strprintf("%s:%u", name, line) : strdup(name);
-
-        err->line = line;
-        (void) snprintf(err->key, sizeof(err->key), "%s", strempty(key));
-        free(err->message);
-        if (key && *key)
-                err->message = strprintf("%s: key '%s': %s", strempty(where), key, strempty(reason));
-        else
-                err->message = strprintf("%s: %s", strempty(where), strempty(reason));
-        return r;
-}
-
-void config_error_done(ConfigError *err)
-{
-        err->message = mfree(err->message);
-}
-
-#define parser_error(p, line, key, r, ...) config_fail((p)->err, (p)->name, (line), (key), (r), __VA_ARGS__)
-
-static unsigned mark_line(const yaml_mark_t *m)
-{
-        return (unsigned) m->line + 1;
-}
-
-static unsigned event_line(const yaml_event_t *e)
-{
-        return mark_line(&e->start_mark);
-}
-
-/* Fetches the next event and refuses the YAML features a configuration file has no use for: an alias can
- * expand a small file into an enormous tree (the "billion laughs" attack) and anchors exist only to be
- * aliased; tags would let the file pick the type of a value instead of the schema. */
 static int parser_next(Parser *p, yaml_event_t *ret, const char *key)
 {
-        const char *anchor = NULL, *tag = NULL;
-
-        if (!yaml_parser_parse(&p->yaml, ret)) {
-                unsigned line = mark_line(&p->yaml.problem_mark);
-                if (p->yaml.error == YAML_MEMORY_ERROR)
-                        return -ENOMEM;
-                if (p->yaml.context)
-                        return parser_error(p, line, NULL, -EBADMSG, "invalid YAML: %s %s", p->yaml.context,
-                                            strempty(p->yaml.problem));
-                return parser_error(p, line, NULL, -EBADMSG, "invalid YAML: %s",
-                                    p->yaml.problem ? p->yaml.problem : "parse error");
-        }
-
-        switch (ret->type) {
-        case YAML_ALIAS_EVENT:
-                return parser_error(p, event_line(ret), key, -EBADMSG, "YAML aliases are not allowed");
-        case YAML_SCALAR_EVENT:
-                anchor = (const char *) ret->data.scalar.anchor;
-                tag = (const char *) ret->data.scalar.tag;
-                break;
-        case YAML_SEQUENCE_START_EVENT:
-                anchor = (const char *) ret->data.sequence_start.anchor;
-                tag = (const char *) ret->data.sequence_start.tag;
-                break;
-        case YAML_MAPPING_START_EVENT:
-                anchor = (const char *) ret->data.mapping_start.anchor;
-                tag = (const char *) ret->data.mapping_start.tag;
-                break;
-        default:
-                break;
-        }
-        if (anchor)
-                return parser_error(p, event_line(ret), key, -EBADMSG, "YAML anchors are not allowed");
-        if (tag)
-                return parser_error(p, event_line(ret), key, -EBADMSG, "YAML tags are not allowed");
-        return 0;
+        return yaml_strict_next(&p->y, ret, key);
 }
 
-static const char *event_kind(const yaml_event_t *e)
-{
-        switch (e->type) {
-        case YAML_SEQUENCE_START_EVENT:
-                return "a list";
-        case YAML_MAPPING_START_EVENT:
-                return "a mapping";
-        case YAML_SCALAR_EVENT:
-                return "a scalar";
-        default:
-                return "nothing";
-        }
-}
-
-/* A plain scalar that YAML would read as null: "key:", "key: ~", "key: null". */
-static bool event_is_null(const yaml_event_t *e)
-{
-        const char *v = (const char *) e->data.scalar.value;
-
-        if (e->type != YAML_SCALAR_EVENT || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return streq(v, "") || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
-}
-
-/* The text of a scalar value, bounded and free of NUL bytes (a "\0" escape in a double-quoted string
- * would otherwise cut the value short where C sees it, and the check would see a different value than
- * the one written). */
 static int value_string(Parser *p, const yaml_event_t *v, const char *key, const char **ret)
 {
-        if (v->type != YAML_SCALAR_EVENT)
-                return parser_error(p, event_line(v), key, -EBADMSG, "expected a string, got %s",
-                                    event_kind(v));
-        if (event_is_null(v))
-                return parser_error(p, event_line(v), key, -EBADMSG, "expected a string, got no value");
-        if (v->data.scalar.length > CONFIG_VALUE_MAX)
-                return parser_error(p, event_line(v), key, -E2BIG, "value is longer than 4096 bytes");
-        if (strlen((const char *) v->data.scalar.value) != v->data.scalar.length)
-                return parser_error(p, event_line(v), key, -EBADMSG, "value contains a NUL byte");
-        *ret = (const char *) v->data.scalar.value;
-        return 0;
+        return yaml_strict_string(&p->y, v, key, CONFIG_VALUE_MAX, ret);
 }
 
 static int value_bool(Parser *p, const yaml_event_t *v, const char *key, bool *ret)
@@ -178,15 +51,16 @@ static int value_bool(Parser *p, const yaml_event_t *v, const char *key, bool *r
         /* Only the two YAML 1.2 spellings, unquoted: "yes", "on" or a quoted "true" are more likely a
          * mistake than a decision. */
         if (v->type != YAML_SCALAR_EVENT)
-                return parser_error(p, event_line(v), key, -EBADMSG, "expected true or false, got %s",
-                                    event_kind(v));
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "expected true or false, got %s",
+                                    yaml_event_kind(v));
         s = (const char *) v->data.scalar.value;
         if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && streq(s, "true"))
                 *ret = true;
         else if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && streq(s, "false"))
                 *ret = false;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG, "expected true or false (unquoted)");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
+                                    "expected true or false (unquoted)");
         return 0;
 }
 
@@ -323,7 +197,7 @@ static int parse_brand_id(Parser *p, const yaml_event_t *v, const char *key, Con
         if (r < 0)
                 return r;
         if (!account_id_is_valid(s))
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "not a valid account id (2-28 of a-z, 0-9, '-', or 32 letters/digits)");
         return string_replace(&c->device.brand_id, s);
 }
@@ -336,7 +210,7 @@ static int parse_model(Parser *p, const yaml_event_t *v, const char *key, Config
         if (r < 0)
                 return r;
         if (!model_name_is_valid(s))
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "not a valid model name (letters, digits and single inner '-')");
         return string_replace(&c->device.model, s);
 }
@@ -350,7 +224,7 @@ static int parse_serial(Parser *p, const yaml_event_t *v, const char *key, Confi
                 return r;
         r = device_serial_validate(s, &reason);
         if (r < 0)
-                return parser_error(p, event_line(v), key, r, "%s", reason);
+                return parser_error(p, yaml_event_line(v), key, r, "%s", reason);
         c->device.serial_source = CONFIG_SERIAL_LITERAL;
         return string_replace(&c->device.serial, s);
 }
@@ -363,9 +237,10 @@ static int parse_serial_from(Parser *p, const yaml_event_t *v, const char *key, 
         if (r < 0)
                 return r;
         if (!streq(s, "dmi"))
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be dmi (the only source known)");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
+                                    "must be dmi (the only source known)");
         c->device.serial_source = CONFIG_SERIAL_DMI;
-        p->serial_from_line = event_line(v);
+        p->serial_from_line = yaml_event_line(v);
         return 0;
 }
 
@@ -377,7 +252,7 @@ static int parse_series(Parser *p, const yaml_event_t *v, const char *key, Confi
         if (r < 0)
                 return r;
         if (!*s || strlen(s) > 8 || strspn(s, "0123456789") != strlen(s))
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "must be a series number such as \"16\"");
         return string_replace(&c->device.series, s);
 }
@@ -396,7 +271,7 @@ static int parse_media_create_users(Parser *p, const yaml_event_t *v, const char
         else if (streq(s, "never"))
                 c->media.create_users = CONFIG_CREATE_USERS_NEVER;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "must be always, unmanaged-only or never");
         return 0;
 }
@@ -413,7 +288,7 @@ static int parse_media_devices(Parser *p, const yaml_event_t *v, const char *key
         else if (streq(s, "any"))
                 c->media.devices = CONFIG_MEDIA_DEVICES_ANY;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be removable or any");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be removable or any");
         return 0;
 }
 
@@ -424,14 +299,15 @@ static int parse_admin_groups(Parser *p, const yaml_event_t *v, const char *key,
         int r;
 
         if (v->type != YAML_SEQUENCE_START_EVENT)
-                return parser_error(p, event_line(v), key, -EBADMSG,
-                                    "expected a list of group names ([] for none), got %s", event_kind(v));
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
+                                    "expected a list of group names ([] for none), got %s",
+                                    yaml_event_kind(v));
         groups = calloc(CONFIG_ADMIN_GROUPS_MAX + 1, sizeof(char *));
         if (!groups)
                 return -ENOMEM;
 
         for (;;) {
-                _cleanup_event_ yaml_event_t item = {};
+                _cleanup_yaml_event_ yaml_event_t item = {};
                 const char *s = NULL;
 
                 r = parser_next(p, &item, key);
@@ -440,23 +316,23 @@ static int parse_admin_groups(Parser *p, const yaml_event_t *v, const char *key,
                 if (item.type == YAML_SEQUENCE_END_EVENT)
                         break;
                 if (item.type != YAML_SCALAR_EVENT)
-                        return parser_error(p, event_line(&item), key, -EBADMSG,
+                        return parser_error(p, yaml_event_line(&item), key, -EBADMSG,
                                             "item %zu: expected a group name, got %s", n + 1,
-                                            event_kind(&item));
+                                            yaml_event_kind(&item));
                 if (n == CONFIG_ADMIN_GROUPS_MAX)
-                        return parser_error(p, event_line(&item), key, -E2BIG, "more than 32 groups");
+                        return parser_error(p, yaml_event_line(&item), key, -E2BIG, "more than 32 groups");
                 r = value_string(p, &item, key, &s);
                 if (r < 0)
                         return r;
                 if (!group_name_is_valid(s))
                         return parser_error(
-                                p, event_line(&item), key, -EBADMSG,
+                                p, yaml_event_line(&item), key, -EBADMSG,
                                 "item %zu: not a valid group name ([a-z_][a-z0-9_-]*, at most 32 "
                                 "bytes)",
                                 n + 1);
                 for (size_t i = 0; i < n; i++)
                         if (streq(groups[i], s))
-                                return parser_error(p, event_line(&item), key, -EBADMSG,
+                                return parser_error(p, yaml_event_line(&item), key, -EBADMSG,
                                                     "item %zu: group '%s' is listed twice", n + 1, s);
                 groups[n] = strdup(s);
                 if (!groups[n])
@@ -484,7 +360,8 @@ static int parse_storage(Parser *p, const yaml_event_t *v, const char *key, Conf
         else if (streq(s, "luks"))
                 c->users.storage = CONFIG_STORAGE_LUKS;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be directory, subvolume or luks");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
+                                    "must be directory, subvolume or luks");
         return 0;
 }
 
@@ -500,7 +377,7 @@ static int parse_activation(Parser *p, const yaml_event_t *v, const char *key, C
         else if (streq(s, "login"))
                 c->users.activation = CONFIG_ACTIVATION_LOGIN;
         else
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be start or login");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be start or login");
         return 0;
 }
 
@@ -516,19 +393,19 @@ static int parse_disk_size(Parser *p, const yaml_event_t *v, const char *key, Co
                 return r;
         for (u = s; *u >= '0' && *u <= '9'; u++) {
                 if (n > (UINT64_MAX - 9) / 10)
-                        return parser_error(p, event_line(v), key, -EBADMSG, "too large");
+                        return parser_error(p, yaml_event_line(v), key, -EBADMSG, "too large");
                 n = n * 10 + (uint64_t) (*u - '0');
         }
         if (u == s || (u[0] && (u[1] || !strchr(suffixes, u[0]))))
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "not a size (bytes, or a number with K, M, G or T, e.g. 20G)");
         for (const char *k = suffixes; u[0] && k <= strchr(suffixes, u[0]); k++) {
                 if (n > UINT64_MAX / 1024)
-                        return parser_error(p, event_line(v), key, -EBADMSG, "too large");
+                        return parser_error(p, yaml_event_line(v), key, -EBADMSG, "too large");
                 n *= 1024;
         }
         if (n < CONFIG_DISK_SIZE_MIN || n > CONFIG_DISK_SIZE_MAX)
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be between 5M and 5T");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between 5M and 5T");
         c->users.disk_size = n;
         return 0;
 }
@@ -542,7 +419,7 @@ static int parse_path(Parser *p, const yaml_event_t *v, const char *key, char **
                 return r;
         problem = path_check(s);
         if (problem)
-                return parser_error(p, event_line(v), key, -EBADMSG, "%s", problem);
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "%s", problem);
         return string_replace(field, s);
 }
 
@@ -560,7 +437,7 @@ static int parse_fleet_url(Parser *p, const yaml_event_t *v, const char *key, Co
                 return r;
         problem = url_check(s);
         if (problem)
-                return parser_error(p, event_line(v), key, -EBADMSG, "%s", problem);
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "%s", problem);
         return string_replace(&c->fleet.url, s);
 }
 
@@ -589,12 +466,12 @@ static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *ke
                 return r;
         r = duration_parse(s, &t);
         if (r < 0)
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "not a duration (a number and a unit s, m, h or d, e.g. 15m)");
         /* Polling more often than every 10 s would hammer the fleet server; less often than weekly
          * would leave revocations unapplied for too long. */
         if (t < CONFIG_INTERVAL_MIN || t > CONFIG_INTERVAL_MAX)
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be between 10s and 7d");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between 10s and 7d");
         c->fleet.interval = t;
         return 0;
 }
@@ -609,13 +486,13 @@ static int parse_fleet_timeout(Parser *p, const yaml_event_t *v, const char *key
                 return r;
         r = duration_parse(s, &t);
         if (r < 0)
-                return parser_error(p, event_line(v), key, -EBADMSG,
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
                                     "not a duration (a number and a unit s, m, h or d, e.g. 30s)");
         /* The whole poll, prerequisites included, must end: a stalled server costs at most this much.
          * A PollFleet that arrives during a poll waits for it and for its own, so twice the maximum must
          * stay within the CLI's wait for the daemon (CLI_MANAGER_TIMEOUT, 5 min). */
         if (t < CONFIG_FLEET_TIMEOUT_MIN || t > CONFIG_FLEET_TIMEOUT_MAX)
-                return parser_error(p, event_line(v), key, -EBADMSG, "must be between 1s and 2m");
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between 1s and 2m");
         c->fleet.timeout = t;
         return 0;
 }
@@ -655,25 +532,6 @@ static const Field fleet_fields[] = {
 
 #define FIELDS_MAX 8
 
-/* Copies a key from the file into a message, cutting a hostile one short and masking unprintable bytes
- * so that the message cannot forge log lines. */
-static void key_format(char *buf, size_t size, const char *section, const char *name, size_t len)
-{
-        char shown[KEY_NAME_SHOWN_MAX + 4];
-        size_t i;
-
-        for (i = 0; i < len && i < KEY_NAME_SHOWN_MAX; i++)
-                shown[i] =
-                        ((unsigned char) name[i] < 0x20 || (unsigned char) name[i] >= 0x7f) ? '?' : name[i];
-        shown[i] = '\0';
-        if (i < len)
-                strcat(shown, "...");
-        if (section)
-                (void) snprintf(buf, size, "%s.%s", section, shown);
-        else
-                (void) snprintf(buf, size, "%s", shown);
-}
-
 /* Parses the entries of a mapping whose MAPPING_START was consumed, dispatching each key to its field.
  * Duplicate keys are refused: with YAML's "last one wins" a second, later line could silently override a
  * reviewed value. */
@@ -683,7 +541,7 @@ static int parse_mapping(Parser *p, const char *section, const Field *fields, si
 
         assert(n_fields <= FIELDS_MAX);
         for (;;) {
-                _cleanup_event_ yaml_event_t k = {}, v = {};
+                _cleanup_yaml_event_ yaml_event_t k = {}, v = {};
                 char key[sizeof(((ConfigError *) NULL)->key)];
                 const char *name;
                 size_t i;
@@ -695,20 +553,20 @@ static int parse_mapping(Parser *p, const char *section, const Field *fields, si
                 if (k.type == YAML_MAPPING_END_EVENT)
                         return 0;
                 if (k.type != YAML_SCALAR_EVENT)
-                        return parser_error(p, event_line(&k), section, -EBADMSG,
-                                            "keys must be plain names, got %s", event_kind(&k));
+                        return parser_error(p, yaml_event_line(&k), section, -EBADMSG,
+                                            "keys must be plain names, got %s", yaml_event_kind(&k));
                 name = (const char *) k.data.scalar.value;
-                key_format(key, sizeof(key), section, name, k.data.scalar.length);
+                yaml_strict_key_format(key, sizeof(key), section, name, k.data.scalar.length);
 
                 for (i = 0; i < n_fields; i++)
                         if (strlen(name) == k.data.scalar.length && streq(fields[i].name, name))
                                 break;
                 if (i == n_fields)
-                        return parser_error(p, event_line(&k), key, -EBADMSG, "unknown key");
+                        return parser_error(p, yaml_event_line(&k), key, -EBADMSG, "unknown key");
                 if (seen[i] > 0)
-                        return parser_error(p, event_line(&k), key, -EBADMSG,
+                        return parser_error(p, yaml_event_line(&k), key, -EBADMSG,
                                             "duplicate key (first at line %u)", seen[i]);
-                seen[i] = event_line(&k);
+                seen[i] = yaml_event_line(&k);
 
                 r = parser_next(p, &v, key);
                 if (r < 0)
@@ -723,17 +581,17 @@ static int parse_mapping(Parser *p, const char *section, const Field *fields, si
 static int parse_section_body(Parser *p, const yaml_event_t *v, const char *key, const Field *fields,
                               size_t n_fields, Config *c)
 {
-        if (event_is_null(v))
+        if (yaml_event_is_null(v))
                 return 0;
         if (v->type != YAML_MAPPING_START_EVENT)
-                return parser_error(p, event_line(v), key, -EBADMSG, "expected a mapping, got %s",
-                                    event_kind(v));
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "expected a mapping, got %s",
+                                    yaml_event_kind(v));
         return parse_mapping(p, key, fields, n_fields, c);
 }
 
 static int parse_device(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        unsigned line = event_line(v);
+        unsigned line = yaml_event_line(v);
         int r = parse_section_body(p, v, key, device_fields, ELEMENTSOF(device_fields), c);
 
         if (r < 0)
@@ -762,11 +620,11 @@ static int parse_users(Parser *p, const yaml_event_t *v, const char *key, Config
 
 static int parse_fleet(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        unsigned line = event_line(v);
+        unsigned line = yaml_event_line(v);
         int r;
 
         /* "fleet:" with every entry commented out: no fleet, as if the section were absent. */
-        if (event_is_null(v))
+        if (yaml_event_is_null(v))
                 return 0;
         r = parse_section_body(p, v, key, fleet_fields, ELEMENTSOF(fleet_fields), c);
         if (r < 0)
@@ -789,7 +647,7 @@ static const Field sections[] = {
 
 static int parse_stream(Parser *p, Config *c)
 {
-        _cleanup_event_ yaml_event_t start = {}, doc = {}, top = {}, doc_end = {}, end = {};
+        _cleanup_yaml_event_ yaml_event_t start = {}, doc = {}, top = {}, doc_end = {}, end = {};
         int r;
 
         r = parser_next(p, &start, NULL);
@@ -805,10 +663,10 @@ static int parse_stream(Parser *p, Config *c)
         if (r < 0)
                 return r;
         if (top.type != YAML_MAPPING_START_EVENT)
-                return parser_error(p, event_line(&top), NULL, -EBADMSG,
+                return parser_error(p, yaml_event_line(&top), NULL, -EBADMSG,
                                     "the top level must be a mapping of sections (device, media, users, "
                                     "fleet), got %s",
-                                    event_kind(&top));
+                                    yaml_event_kind(&top));
         r = parse_mapping(p, NULL, sections, ELEMENTSOF(sections), c);
         if (r < 0)
                 return r;
@@ -820,7 +678,7 @@ static int parse_stream(Parser *p, Config *c)
         if (r < 0)
                 return r;
         if (end.type != YAML_STREAM_END_EVENT)
-                return parser_error(p, event_line(&end), NULL, -EBADMSG,
+                return parser_error(p, yaml_event_line(&end), NULL, -EBADMSG,
                                     "only one YAML document is allowed");
         return 0;
 }
@@ -877,22 +735,22 @@ static int config_parse(const void *data, size_t size, const char *name, Config 
                         unsigned *ret_serial_line, ConfigError *err)
 {
         _cleanup_config_ Config *c = NULL;
-        Parser p = { .name = name, .err = err };
+        Parser p = { .y = { .name = name, .err = err } };
         int r;
 
         if (size > CONFIG_FILE_SIZE_MAX)
-                return config_fail(err, name, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_error_set(err, name, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
 
         r = config_new_default(&c);
         if (r < 0)
                 return r;
         c->from_file = true;
 
-        if (!yaml_parser_initialize(&p.yaml))
+        if (!yaml_parser_initialize(&p.y.yaml))
                 return -ENOMEM;
-        yaml_parser_set_input_string(&p.yaml, data, size);
+        yaml_parser_set_input_string(&p.y.yaml, data, size);
         r = parse_stream(&p, c);
-        yaml_parser_delete(&p.yaml);
+        yaml_parser_delete(&p.y.yaml);
         if (r < 0)
                 return r;
 
@@ -918,27 +776,27 @@ static int config_read_file(const char *path, char **ret_data, size_t *ret_size,
 
         r = open_regular_file(AT_FDCWD, path, &fd, &st);
         if (r == -ELOOP)
-                return config_fail(err, path, 0, NULL, -ELOOP, "is a symlink (refused)");
+                return config_error_set(err, path, 0, NULL, -ELOOP, "is a symlink (refused)");
         if (r == -ENOENT)
                 return -ENOENT;
         if (r == -EBADFD)
-                return config_fail(err, path, 0, NULL, -EBADFD, "is not a regular file");
+                return config_error_set(err, path, 0, NULL, -EBADFD, "is not a regular file");
         if (r < 0)
-                return config_fail(err, path, 0, NULL, r, "cannot open: %s", strerror(-r));
+                return config_error_set(err, path, 0, NULL, r, "cannot open: %s", strerror(-r));
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return config_fail(err, path, 0, NULL, -EPERM, "is owned by uid %u, not root",
-                                   (unsigned) st.st_uid);
+                return config_error_set(err, path, 0, NULL, -EPERM, "is owned by uid %u, not root",
+                                        (unsigned) st.st_uid);
         if (st.st_mode & (S_IWGRP | S_IWOTH))
-                return config_fail(err, path, 0, NULL, -EPERM,
-                                   "is writable by group or others (mode %04o); refusing it",
-                                   (unsigned) (st.st_mode & 07777));
+                return config_error_set(err, path, 0, NULL, -EPERM,
+                                        "is writable by group or others (mode %04o); refusing it",
+                                        (unsigned) (st.st_mode & 07777));
         if ((uint64_t) st.st_size > CONFIG_FILE_SIZE_MAX)
-                return config_fail(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_error_set(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
         r = read_fd_bounded(fd, CONFIG_FILE_SIZE_MAX, ret_data, ret_size);
         if (r == -E2BIG)
-                return config_fail(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
+                return config_error_set(err, path, 0, NULL, -E2BIG, "file is larger than 65536 bytes");
         if (r < 0)
-                return config_fail(err, path, 0, NULL, r, "cannot read: %s", strerror(-r));
+                return config_error_set(err, path, 0, NULL, r, "cannot read: %s", strerror(-r));
         return 0;
 }
 
@@ -973,9 +831,9 @@ int config_load(const char *root, Config **ret, ConfigError *err)
 
                 r = device_serial_read_dmi(root, &c->device.serial, &reason);
                 if (r < 0)
-                        return config_fail(err, path, serial_line, "device.serial-from", r,
-                                           "cannot use the DMI serial (%s): %s", DEVICE_SERIAL_DMI_PATH,
-                                           reason ? reason : strerror(-r));
+                        return config_error_set(err, path, serial_line, "device.serial-from", r,
+                                                "cannot use the DMI serial (%s): %s", DEVICE_SERIAL_DMI_PATH,
+                                                reason ? reason : strerror(-r));
         }
 
         *ret = TAKE_PTR(c);

@@ -2,6 +2,7 @@
 /* A response body as assertion streams: a plain stream, or a framed feed of several (FLEET_FEED_MAGIC),
  * added to an import's batch whole or not at all. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +95,56 @@ int fleet_feed_add(AssertionBatch *b, const char *name, const char *data, size_t
         if (r < 0)
                 return r;
         return assertion_batch_add_streams(b, f.views, f.n, ret_error);
+}
+
+/* One stream: the wire forms separated by one empty line, as assertion_stream_encode() writes them. */
+static int stream_encode(const FleetWire *const *items, size_t n, FleetBuffer *out)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r;
+                if (i > 0) {
+                        r = fleet_buffer_append(out, "\n", 1);
+                        if (r < 0)
+                                return r;
+                }
+                r = fleet_buffer_append(out, items[i]->data, items[i]->size);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static size_t stream_size(const FleetWire *const *items, size_t n)
+{
+        size_t size = n - 1;
+
+        for (size_t i = 0; i < n; i++)
+                size += items[i]->size;
+        return size;
+}
+
+int fleet_feed_encode(const FleetWire *const *items, size_t n, FleetBuffer *out)
+{
+        char length[32];
+        int r;
+
+        if (n == 0)
+                return -ENODATA;
+        if (n > FLEET_FEED_ASSERTIONS_MAX)
+                return -E2BIG;
+        if (n <= ASSERTION_STREAM_MAX)
+                return stream_encode(items, n, out);
+
+        r = fleet_buffer_append(out, FLEET_FEED_MAGIC, strlen(FLEET_FEED_MAGIC));
+        for (size_t i = 0; i < n && r >= 0; i += ASSERTION_STREAM_MAX) {
+                size_t chunk = n - i < ASSERTION_STREAM_MAX ? n - i : ASSERTION_STREAM_MAX;
+                int l = snprintf(length, sizeof(length), "%zu\n", stream_size(items + i, chunk));
+
+                r = fleet_buffer_append(out, length, (size_t) l);
+                if (r >= 0)
+                        r = stream_encode(items + i, chunk, out);
+                if (r >= 0)
+                        r = fleet_buffer_append(out, "\n", 1);
+        }
+        return r < 0 ? r : 0;
 }

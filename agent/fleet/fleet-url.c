@@ -90,6 +90,16 @@ bool fleet_url_is_valid(const char *url)
         return true;
 }
 
+bool fleet_url_segment_is_valid(const char *s)
+{
+        if (!s || !*s || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (*c == '/' || !path_char(*c))
+                        return false;
+        return true;
+}
+
 bool fleet_key_id_is_valid(const char *s)
 {
         static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -58,6 +58,10 @@
  * at most FLEET_URL_MAX bytes. */
 bool fleet_url_is_valid(const char *url);
 
+/* Whether s can be one path segment of a URL we accept, as it is (no escaping): path characters but '/',
+ * not "." or "..". A fleet publisher names device directories so (agent/fleet/fleet-publish.h). */
+bool fleet_url_segment_is_valid(const char *s);
+
 /* A key id as snapd writes sign-key-sha3-384: 64 characters of base64url without padding. */
 bool fleet_key_id_is_valid(const char *s);
 
@@ -141,6 +145,18 @@ int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, Flee
  * all; messages name the stream ("URL: stream 2: ..."). -EBADMSG malformed, -E2BIG beyond a limit
  * (including ASSERTION_BATCH_MAX for the whole batch), -ENODATA no assertion at all. */
 int fleet_feed_add(AssertionBatch *b, const char *name, const char *data, size_t size, char **ret_error);
+
+/* The body a device reads as its feed (what fleet_feed_add() takes back): the wire forms of n assertions
+ * (each as assertion_encode() writes it, ending in "\n") as one plain stream when n <= ASSERTION_STREAM_MAX
+ * (what a device of this version decodes as one stream; a stream's bytes are bounded by the body's only),
+ * otherwise a framed feed of streams of ASSERTION_STREAM_MAX each. Appended to out (out->max bounds it).
+ * -ENODATA for none (a device refuses an empty feed), -E2BIG beyond FLEET_FEED_ASSERTIONS_MAX or out->max.
+ */
+typedef struct FleetWire {
+        const char *data;
+        size_t size;
+} FleetWire;
+int fleet_feed_encode(const FleetWire *const *items, size_t n, FleetBuffer *out);
 
 typedef struct FleetPrerequisite {
         const char *type; /* "account-key" or "account" (static) */

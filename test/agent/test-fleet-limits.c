@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The fleet's bounds at N and N+1: response body bytes (declared and received), streams in a framed feed,
- * assertions in one import; and the feed framing itself is strict. */
+ * assertions in one import; and the feed framing itself is strict. What a publisher encodes
+ * (fleet_feed_encode()) reads back through the same framing, within the same bounds. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -164,6 +165,76 @@ static void malformed_frames_are_refused(void **state)
         assertion_batch_done(&b);
 }
 
+/* The feed a publisher writes is what a device reads back: n copies of the account's wire form. */
+static void encode_and_read_back(size_t n, size_t max, int expect)
+{
+        Assertion *a = NULL;
+        char *wire = NULL, *error = NULL;
+        size_t wire_size;
+        FleetWire w;
+        const FleetWire **items = calloc(n + 1, sizeof(FleetWire *));
+        FleetBuffer out = { .max = max };
+        AssertionBatch b = {};
+
+        assert_int_equal(assertion_decode(account, account_size, &a, NULL), 0);
+        assert_int_equal(assertion_encode(a, &wire, &wire_size), 0);
+        w = (FleetWire){ .data = wire, .size = wire_size };
+        for (size_t i = 0; i < n; i++)
+                items[i] = &w;
+
+        assert_int_equal(fleet_feed_encode(items, n, &out), expect);
+        if (expect == 0) {
+                bool framed = out.size >= strlen(FLEET_FEED_MAGIC) &&
+                              memcmp(out.data, FLEET_FEED_MAGIC, strlen(FLEET_FEED_MAGIC)) == 0;
+                assert_int_equal(framed, n > ASSERTION_STREAM_MAX);
+                assert_int_equal(fleet_feed_add(&b, "feed", out.data, out.size, &error), 0);
+                assert_int_equal(b.list.n, n);
+                assert_int_equal(b.n_streams, (n + ASSERTION_STREAM_MAX - 1) / ASSERTION_STREAM_MAX);
+                if (!framed) { /* byte for byte what the codec writes for a stream */
+                        char *stream = NULL;
+                        size_t stream_size;
+                        assert_int_equal(assertion_stream_encode(&b.list, &stream, &stream_size), 0);
+                        assert_int_equal(stream_size, out.size);
+                        assert_memory_equal(stream, out.data, out.size);
+                        free(stream);
+                }
+        }
+        assertion_batch_done(&b);
+        fleet_buffer_done(&out);
+        free(error);
+        free(wire);
+        free(items);
+        assertion_free(a);
+}
+
+/* Plain while a device of this version reads it as one stream (at most ASSERTION_STREAM_MAX assertions; a
+ * stream has no byte bound of its own below the body's), framed beyond. A feed is one import, so today the
+ * stream bound and the feed bound are both ASSERTION_BATCH_MAX and N + 1 stream assertions are refused;
+ * should the feed bound grow past the stream bound, N + 1 is the first framed feed. */
+static void encoded_feeds_read_back_plain_up_to_a_stream_then_framed(void **state)
+{
+        encode_and_read_back(1, FLEET_BODY_MAX, 0);
+        encode_and_read_back(ASSERTION_STREAM_MAX, FLEET_BODY_MAX, 0);
+        encode_and_read_back(ASSERTION_STREAM_MAX + 1, FLEET_BODY_MAX,
+                             ASSERTION_STREAM_MAX + 1 <= FLEET_FEED_ASSERTIONS_MAX ? 0 : -E2BIG);
+        encode_and_read_back(FLEET_FEED_ASSERTIONS_MAX, FLEET_BODY_MAX, 0);
+        encode_and_read_back(FLEET_FEED_ASSERTIONS_MAX + 1, FLEET_BODY_MAX, -E2BIG);
+        encode_and_read_back(0, FLEET_BODY_MAX, -ENODATA);
+}
+
+static void encoded_feed_size_at_n_and_n_plus_one(void **state)
+{
+        const FleetWire w = { .data = "x", .size = 1 }, *items[] = { &w, &w, &w };
+        FleetBuffer out = { .max = 5 }; /* "x\nx\nx" */
+
+        assert_int_equal(fleet_feed_encode(items, 3, &out), 0);
+        assert_int_equal(out.size, 5);
+        fleet_buffer_done(&out);
+        out = (FleetBuffer){ .max = 4 };
+        assert_int_equal(fleet_feed_encode(items, 3, &out), -E2BIG);
+        fleet_buffer_done(&out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -173,6 +244,8 @@ int main(void)
                 cmocka_unit_test(import_assertions_at_n_and_n_plus_one),
                 cmocka_unit_test(plain_stream_keeps_the_stream_limit),
                 cmocka_unit_test(malformed_frames_are_refused),
+                cmocka_unit_test(encoded_feeds_read_back_plain_up_to_a_stream_then_framed),
+                cmocka_unit_test(encoded_feed_size_at_n_and_n_plus_one),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -172,21 +172,22 @@ static int setup(void **state)
                 fprintf(stderr, "cannot start dbus-daemon\n");
                 goto fail;
         }
+        /* The bus daemon resolves the uid of every client that connects (a uid NSS does not know is turned
+         * away): the forked clients' users must resolve, so this test serves them, as corehomed does. */
+        service = strprintf("io.corehomed-test-home1-%d", (int) getpid());
+        socket_path = strprintf(USERDB_SOCKET_DIR "/%s", service);
         const DaemonOptions o = { .root = f->root,
                                   .userdb_socket = "/nonexistent",
-                                  .manager_socket = "/nonexistent" };
+                                  .manager_socket = "/nonexistent",
+                                  .userdb_service = service };
         r = daemon_new(&o, &f->d, &error);
         if (r < 0) {
                 fprintf(stderr, "daemon_new: %s\n", error ? error : strerror(-r));
                 goto fail;
         }
-        /* The bus daemon resolves the uid of every client that connects (a uid NSS does not know is turned
-         * away): the forked clients' users must resolve, so this test serves them, as corehomed does. */
-        service = strprintf("io.corehomed-test-home1-%d", (int) getpid());
-        socket_path = strprintf(USERDB_SOCKET_DIR "/%s", service);
         r = varlink_server_new(f->d->event, socket_path, 0666, -1, &f->userdb);
         if (r >= 0)
-                r = userdb_service_add(f->userdb, f->d->provisioner->home, service);
+                r = userdb_service_add_index(f->userdb, f->d->userdb_index, NULL, NULL);
         if (r < 0) {
                 fprintf(stderr, "userdb service: %s\n", strerror(-r));
                 goto fail;
