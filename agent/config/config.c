@@ -456,7 +456,9 @@ static int parse_fleet_client_key(Parser *p, const yaml_event_t *v, const char *
         return parse_path(p, v, key, &c->fleet.client_key);
 }
 
-static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *key, Config *c)
+/* A duration between min and max; example and range name them in the messages. */
+static int parse_duration_between(Parser *p, const yaml_event_t *v, const char *key, usec_t min, usec_t max,
+                                  const char *example, const char *range, usec_t *ret)
 {
         const char *s = NULL;
         usec_t t;
@@ -467,34 +469,28 @@ static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *ke
         r = duration_parse(s, &t);
         if (r < 0)
                 return parser_error(p, yaml_event_line(v), key, -EBADMSG,
-                                    "not a duration (a number and a unit s, m, h or d, e.g. 15m)");
+                                    "not a duration (a number and a unit s, m, h or d, e.g. %s)", example);
+        if (t < min || t > max)
+                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between %s", range);
+        *ret = t;
+        return 0;
+}
+
+static int parse_fleet_interval(Parser *p, const yaml_event_t *v, const char *key, Config *c)
+{
         /* Polling more often than every 10 s would hammer the fleet server; less often than weekly
          * would leave revocations unapplied for too long. */
-        if (t < CONFIG_INTERVAL_MIN || t > CONFIG_INTERVAL_MAX)
-                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between 10s and 7d");
-        c->fleet.interval = t;
-        return 0;
+        return parse_duration_between(p, v, key, CONFIG_INTERVAL_MIN, CONFIG_INTERVAL_MAX, "15m",
+                                      "10s and 7d", &c->fleet.interval);
 }
 
 static int parse_fleet_timeout(Parser *p, const yaml_event_t *v, const char *key, Config *c)
 {
-        const char *s = NULL;
-        usec_t t;
-        int r = value_string(p, v, key, &s);
-
-        if (r < 0)
-                return r;
-        r = duration_parse(s, &t);
-        if (r < 0)
-                return parser_error(p, yaml_event_line(v), key, -EBADMSG,
-                                    "not a duration (a number and a unit s, m, h or d, e.g. 30s)");
         /* The whole poll, prerequisites included, must end: a stalled server costs at most this much.
          * A PollFleet that arrives during a poll waits for it and for its own, so twice the maximum must
          * stay within the CLI's wait for the daemon (CLI_MANAGER_TIMEOUT, 5 min). */
-        if (t < CONFIG_FLEET_TIMEOUT_MIN || t > CONFIG_FLEET_TIMEOUT_MAX)
-                return parser_error(p, yaml_event_line(v), key, -EBADMSG, "must be between 1s and 2m");
-        c->fleet.timeout = t;
-        return 0;
+        return parse_duration_between(p, v, key, CONFIG_FLEET_TIMEOUT_MIN, CONFIG_FLEET_TIMEOUT_MAX, "30s",
+                                      "1s and 2m", &c->fleet.timeout);
 }
 
 static int parse_fleet_create_users(Parser *p, const yaml_event_t *v, const char *key, Config *c)
