@@ -198,15 +198,14 @@ static int serve(Corehomed *c, char **ret_error)
         return 0;
 }
 
-/* org.freedesktop.home1: before the loop runs, so that the core's first job already knows whether a
- * systemd-homed owns the homes. */
+/* org.freedesktop.home1: started before the loop runs and settled while it runs (home1.h); the core's first
+ * job waits until it knows whether a systemd-homed owns the homes. */
 static int start_home1(Corehomed *c, Home1Mode mode, char **ret_error)
 {
         _cleanup_free_ char *error = NULL;
-        Home1Mode running = HOME1_MODE_OFF;
         int r;
 
-        r = home1_new(c->core, mode, NULL, &c->home1, &running, &error);
+        r = home1_new(c->core, mode, NULL, &c->home1, &error);
         if (r < 0 && mode == HOME1_MODE_AUTO) {
                 /* No system bus (a container, an early boot): users, logins through pam_unix and the Manager
                  * still work. */
@@ -220,10 +219,6 @@ static int start_home1(Corehomed *c, Home1Mode mode, char **ret_error)
         }
         c->core->users_changed = users_changed;
         c->core->users_changed_userdata = c;
-        if (running != HOME1_MODE_OFF)
-                daemon_log(&c->core->log, LOG_INFO, "org.freedesktop.home1: %s",
-                           running == HOME1_MODE_SERVE ? "serving it (no systemd-homed runs)"
-                                                       : "systemd-homed runs; handing our homes to it");
         return 0;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -205,6 +206,20 @@ static void job_refresh(int error, void *userdata)
         daemon_users_changed(d, NULL);
 }
 
+static void start_when_indexed(Daemon *d);
+
+void daemon_hold_start(Daemon *d)
+{
+        d->start_holds++;
+}
+
+void daemon_release_start(Daemon *d)
+{
+        assert(d->start_holds > 0);
+        if (--d->start_holds == 0)
+                start_when_indexed(d);
+}
+
 int daemon_queue_expiry_sweep(Daemon *d)
 {
         return daemon_write(d, job_expire, NULL, d, true);
@@ -220,7 +235,8 @@ static void start_when_indexed(Daemon *d)
 {
         int r;
 
-        if (!d->start_pending || userdb_index_stale(d->userdb_index) > 0)
+        if (!d->start_pending || d->start_holds > 0 ||
+            (userdb_index_stale(d->userdb_index) > 0 && !d->index_gave_up))
                 return;
         d->start_pending = false;
         r = daemon_write(d, job_expire, NULL, d, true);
@@ -238,10 +254,7 @@ static int on_index_load(sd_event_source *s, void *userdata)
         /* No progress: out of memory. Lookups read what they need; the start must not wait for it. */
         if (after == 0 || after == before) {
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-                if (after > 0 && d->start_pending) {
-                        d->start_pending = false;
-                        (void) daemon_write(d, job_expire, NULL, d, true);
-                }
+                d->index_gave_up = after > 0;
                 start_when_indexed(d);
         }
         return 0;

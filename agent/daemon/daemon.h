@@ -59,6 +59,8 @@ struct Daemon {
         UserdbIndex *userdb_index;
         sd_event_source *index_loader;
         bool start_pending; /* the first job waits for the index to be whole */
+        bool index_gave_up; /* the index loader stopped short (out of memory): the start waits no longer */
+        unsigned start_holds; /* and for the services that must say something first (daemon_hold_start) */
         HomeActivation activation;
         usec_t started;
         size_t media_waiting; /* media read or waiting to be (told by the media queue; for the status) */
@@ -76,6 +78,10 @@ struct Daemon {
  * SIGTERM and SIGINT stop the loop. */
 int daemon_new(const DaemonOptions *options, Daemon **ret, char **ret_error);
 Daemon *daemon_free(Daemon *d);
+/* A service that must be settled before the first job (whether a systemd-homed owns the homes) holds it,
+ * and releases it once settled; the first job runs when no hold is left and the index is whole. */
+void daemon_hold_start(Daemon *d);
+void daemon_release_start(Daemon *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free)
 #define _cleanup_daemon_ _cleanup_(daemon_freep)
 

@@ -44,9 +44,11 @@ typedef struct Home1Entry {
 
 struct Home1 {
         Daemon *daemon;
-        Home1Mode mode;
+        Home1Mode mode;      /* AUTO while the start decides, OFF when it failed */
+        Home1Mode requested; /* what --home1 asked for */
+        bool starting;       /* the start's questions are out: the daemon's first job waits */
         sd_bus *bus;
-        sd_bus_slot *name_slot;
+        sd_bus_slot *probe; /* the start's question in flight */
         sd_bus_slot *manager_slot;
         sd_bus_slot *home_slot;
         sd_bus_slot *enumerator_slot;

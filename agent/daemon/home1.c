@@ -20,8 +20,10 @@
  * "io.systemd.Home"); clients show it and do not act on it. */
 #define HOME1_RECORD_SERVICE USERDB_SERVICE_NAME
 
-/* How long the start may wait for the bus and systemd to say whether a systemd-homed runs. */
-#define HOME1_PROBE_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* How long one call on the bus may take: the start's questions (whether a systemd-homed runs, our name),
+ * homed's answers in Mode 2. At boot the bus may come up late; the daemon's first job waits that long at
+ * most for the start's answer. */
+#define HOME1_CALL_TIMEOUT_USEC (25 * USEC_PER_SEC)
 
 static const char *const mode_names[] = {
         [HOME1_MODE_OFF] = "off",
@@ -379,62 +381,171 @@ bool home1_user_handed_over(const Home1 *m, const char *user_name)
         return m && m->mode == HOME1_MODE_HANDOVER && home1_handover_has(m->handover, user_name);
 }
 
-/* ---- start: which mode ---- */
+/* ---- start: which mode ----
+ *
+ * Nothing here waits for the bus. At boot the bus may itself be waiting for us: dbus-daemon resolves its
+ * user's groups (initgroups) through nss-systemd, which asks every userdb socket, ours included, and our
+ * socket starts this daemon. Had we waited for the bus (its authentication alone may take 90 s to time
+ * out) before serving that lookup, dbus.service, then logind and every login would fail (found by the VM
+ * test). So the connection is started, the questions are asked and the name is requested asynchronously,
+ * while the loop already serves userdb; the daemon's first job (expiry sweep, home activation) waits for
+ * the answer (daemon_hold_start), since in Mode 2 homed, not we, mounts the homes. */
 
-static int name_has_owner(sd_bus *bus, const char *name)
+static void start_done(Home1 *m)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int has, r;
-
-        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "NameHasOwner", &error, &reply, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "b", &has);
-        return r < 0 ? r : has;
+        if (!m->starting)
+                return;
+        m->starting = false;
+        m->probe = sd_bus_slot_unref(m->probe);
+        daemon_release_start(m->daemon);
 }
 
-/* systemd-homed.service active, or on its way (started before us at boot: After= orders it first, but
- * it takes its name a moment later)? 0 when systemd does not know it or does not run (no PID 1 systemd:
- * tests, containers). */
-static int homed_unit_running(sd_bus *bus)
+/* The start failed. Asked for "auto": the rest of the daemon works without the bus (users, pam_unix
+ * logins, the Manager), as in a container without one. Asked for a mode by name: the daemon stops, as
+ * the user asked for something it cannot do. */
+static void start_failed(Home1 *m, int error, const char *what)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *state = NULL;
+        daemon_log(&m->daemon->log, m->requested == HOME1_MODE_AUTO ? LOG_WARNING : LOG_ERR,
+                   "not serving %s: %s", HOME1_BUS_NAME, what);
+        m->mode = HOME1_MODE_OFF;
+        start_done(m);
+        if (m->requested != HOME1_MODE_AUTO)
+                (void) sd_event_exit(m->daemon->event, error < 0 ? error : -EIO);
+}
+
+static void log_mode(Home1 *m)
+{
+        daemon_log(&m->daemon->log, LOG_INFO, "%s: %s", HOME1_BUS_NAME,
+                   m->mode == HOME1_MODE_SERVE ? "serving it (no systemd-homed runs)"
+                                               : "systemd-homed runs; handing our homes to it");
+}
+
+static int on_name_requested(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Home1 *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e) {
+                _cleanup_free_ char *what = strprintf(
+                        "cannot own %s: %s", HOME1_BUS_NAME,
+                        sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.AccessDenied")
+                                ? "the bus policy does not let us (is corehomed-home1.conf installed?)"
+                                : e->message ? e->message : e->name);
+                start_failed(m, -sd_bus_message_get_errno(reply), what ? what : "out of memory");
+                return 0;
+        }
+        uint32_t result = 0;
+        /* 1: the primary owner now, 4: already was */
+        if (sd_bus_message_read(reply, "u", &result) < 0 || (result != 1 && result != 4)) {
+                /* Neither queued nor replacing: when a systemd-homed got the name between our look and
+                 * now, it wins and we say so rather than serve nobody. */
+                _cleanup_free_ char *what = strprintf(
+                        "cannot own %s: another service (systemd-homed?) owns it", HOME1_BUS_NAME);
+                start_failed(m, -EEXIST, what ? what : "out of memory");
+                return 0;
+        }
+        log_mode(m);
+        start_done(m);
+        return 0;
+}
+
+static void start_serving(Home1 *m)
+{
+        int r;
+
+        m->mode = HOME1_MODE_SERVE;
+        r = home1_manager_bus_add(m);
+        if (r >= 0)
+                r = home1_home_bus_add(m);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", "RequestName", on_name_requested, m, "su",
+                                             HOME1_BUS_NAME, (uint32_t) 4 /* DBUS_NAME_FLAG_DO_NOT_QUEUE */);
+        if (r < 0) {
+                _cleanup_free_ char *what =
+                        strprintf("cannot register the objects of %s: %s", HOME1_BUS_NAME, strerror(-r));
+                start_failed(m, r, what ? what : "out of memory");
+        }
+}
+
+static void start_handover(Home1 *m)
+{
+        int r;
+
+        m->mode = HOME1_MODE_HANDOVER;
+        /* homed mounts the homes from now on; the core must not. */
+        m->daemon->homes_handed_over = true;
+        r = home1_handover_new(m, &m->handover);
+        if (r < 0) {
+                m->daemon->homes_handed_over = false;
+                _cleanup_free_ char *what = strprintf("cannot hand the homes to systemd-homed: %s", strerror(-r));
+                start_failed(m, r, what ? what : "out of memory");
+                return;
+        }
+        log_mode(m);
+        start_done(m);
+}
+
+static void probe_failed(Home1 *m, sd_bus_message *reply)
+{
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_free_ char *what = strprintf("cannot tell whether systemd-homed runs: %s",
+                                              e && e->message ? e->message : e ? e->name : "bad reply");
+
+        start_failed(m, -sd_bus_message_get_errno(reply), what ? what : "out of memory");
+}
+
+/* Whether systemd-homed.service is active or on its way (started before us at boot: After= orders it
+ * first, but it takes its name a moment later). Not loaded, masked (inactive) or no systemd as PID 1
+ * (tests, containers): serve. */
+static int on_homed_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Home1 *m = userdata;
+        const char *state = NULL;
+
+        m->probe = sd_bus_slot_unref(m->probe);
+        if (!sd_bus_message_is_method_error(reply, NULL) &&
+            sd_bus_message_enter_container(reply, 'v', "s") >= 0)
+                (void) sd_bus_message_read(reply, "s", &state);
+        if (state && (streq(state, "active") || streq(state, "activating") || streq(state, "reloading")))
+                start_handover(m);
+        else
+                start_serving(m);
+        return 0;
+}
+
+static int on_homed_unit(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Home1 *m = userdata;
         const char *path;
-        int r;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s",
-                               "systemd-homed.service");
-        if (r < 0)
-                return 0; /* not loaded (masked units load, but report inactive), or no systemd */
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0)
-                return r;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
-                                       "org.freedesktop.systemd1.Unit", "ActiveState", &error, &state);
-        if (r < 0)
-                return 0;
-        return streq(state, "active") || streq(state, "activating") || streq(state, "reloading");
+        m->probe = sd_bus_slot_unref(m->probe);
+        if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "o", &path) < 0 ||
+            sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.systemd1", path,
+                                     "org.freedesktop.DBus.Properties", "Get", on_homed_state, m, "ss",
+                                     "org.freedesktop.systemd1.Unit", "ActiveState") < 0)
+                start_serving(m);
+        return 0;
 }
 
-static int decide_mode(Home1 *m, Home1Mode *mode)
+static int on_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
-        int r;
+        Home1 *m = userdata;
+        int has = 0;
 
-        if (*mode != HOME1_MODE_AUTO)
+        m->probe = sd_bus_slot_unref(m->probe);
+        if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "b", &has) < 0) {
+                probe_failed(m, reply);
                 return 0;
-        r = name_has_owner(m->bus, HOME1_BUS_NAME);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                r = homed_unit_running(m->bus);
-        if (r < 0)
-                return r;
-        *mode = r > 0 ? HOME1_MODE_HANDOVER : HOME1_MODE_SERVE;
+        }
+        if (has) {
+                start_handover(m);
+                return 0;
+        }
+        if (sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "GetUnit", on_homed_unit, m, "s",
+                                     "systemd-homed.service") < 0)
+                start_serving(m);
         return 0;
 }
 
@@ -456,36 +567,12 @@ static int connect_bus(Home1 *m, const char *bus_address)
                 r = sd_bus_open_system(&m->bus);
         if (r < 0)
                 return r;
-        (void) sd_bus_set_method_call_timeout(m->bus, HOME1_PROBE_TIMEOUT_USEC);
+        /* Only asynchronous calls are made: this bounds each of them (the probe's included). */
+        (void) sd_bus_set_method_call_timeout(m->bus, HOME1_CALL_TIMEOUT_USEC);
         return sd_bus_attach_event(m->bus, m->daemon->event, SD_EVENT_PRIORITY_NORMAL);
 }
 
-static int serve(Home1 *m, char **ret_error)
-{
-        int r;
-
-        r = home1_manager_bus_add(m);
-        if (r >= 0)
-                r = home1_home_bus_add(m);
-        if (r < 0) {
-                *ret_error =
-                        strprintf("cannot register the objects of %s: %s", HOME1_BUS_NAME, strerror(-r));
-                return r;
-        }
-        /* Not queued and not replacing: if a systemd-homed got the name between our look and now, it wins
-         * and we fail loudly rather than serve nobody. */
-        r = sd_bus_request_name(m->bus, HOME1_BUS_NAME, 0);
-        if (r < 0) {
-                *ret_error =
-                        strprintf("cannot own %s: %s", HOME1_BUS_NAME,
-                                  r == -EEXIST ? "another service (systemd-homed?) owns it" : strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
-int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, Home1Mode *ret_mode,
-              char **ret_error)
+int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, char **ret_error)
 {
         _cleanup_(home1_freep) Home1 *m = NULL;
         int r;
@@ -494,44 +581,52 @@ int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, H
         if (!m)
                 return -ENOMEM;
         m->daemon = d;
+        m->requested = mode;
+        m->mode = HOME1_MODE_OFF;
         if (mode == HOME1_MODE_OFF) {
-                *ret_mode = mode;
                 *ret = TAKE_PTR(m);
                 return 0;
         }
+        /* Connecting does not wait: sd-bus authenticates and says Hello as the loop runs. It fails here only
+         * when there is no bus socket at all (a container). */
         r = connect_bus(m, bus_address);
         if (r < 0) {
                 *ret_error = strprintf("cannot connect to the %s bus: %s",
                                        bus_address ? bus_address : "system", strerror(-r));
                 return r;
         }
-        r = decide_mode(m, &mode);
-        if (r < 0) {
-                *ret_error = strprintf("cannot tell whether systemd-homed runs: %s", strerror(-r));
-                return r;
-        }
-        m->mode = mode;
+        m->starting = true;
+        daemon_hold_start(d);
         if (mode == HOME1_MODE_SERVE)
-                r = serve(m, ret_error);
+                start_serving(m);
+        else if (mode == HOME1_MODE_HANDOVER)
+                start_handover(m);
         else {
-                /* homed mounts the homes from now on; the core must not. */
-                d->homes_handed_over = true;
-                r = home1_handover_new(m, &m->handover);
-                if (r < 0)
-                        *ret_error = strprintf("cannot hand the homes to systemd-homed: %s", strerror(-r));
+                m->mode = HOME1_MODE_AUTO;
+                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", "NameHasOwner", on_name_owner, m, "s",
+                                             HOME1_BUS_NAME);
+                if (r < 0) {
+                        *ret_error = strprintf("cannot ask the bus whether systemd-homed runs: %s",
+                                               strerror(-r));
+                        return r;
+                }
         }
-        if (r < 0)
-                return r;
-        (void) sd_bus_set_method_call_timeout(m->bus, 25 * USEC_PER_SEC);
-        *ret_mode = mode;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+bool home1_starting(const Home1 *m)
+{
+        return m && m->starting;
 }
 
 Home1 *home1_free(Home1 *m)
 {
         if (!m)
                 return NULL;
+        /* A hold on the daemon's start stays: the daemon goes too (it is freed after its services). */
+        m->probe = sd_bus_slot_unref(m->probe);
         m->handover = home1_handover_free(m->handover);
         m->worker = home1_worker_free(m->worker);
         home1_jobs_detach(m);
@@ -540,7 +635,6 @@ Home1 *home1_free(Home1 *m)
                 m->entries = e->next;
                 entry_free(e);
         }
-        sd_bus_slot_unref(m->name_slot);
         sd_bus_slot_unref(m->manager_slot);
         sd_bus_slot_unref(m->home_slot);
         sd_bus_slot_unref(m->enumerator_slot);

@@ -45,10 +45,14 @@ int home1_mode_from_string(const char *s, Home1Mode *ret);
 typedef struct Home1 Home1;
 
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS, or the standard socket) or to bus_address when not
- * NULL, decides the mode (mode AUTO) and starts it: Mode 1 takes the name and serves, Mode 2 syncs our
- * homes into homed. *ret_mode says which one runs. */
-int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, Home1Mode *ret_mode,
-              char **ret_error);
+ * NULL, and starts the mode as the loop runs: AUTO asks whether a systemd-homed runs, Mode 1 then takes the
+ * name and serves, Mode 2 syncs our homes into homed. Nothing waits for the bus (see home1.c); the
+ * daemon's first job is held until the mode is known. Fails only when there is no bus to connect to. A
+ * start that fails later is logged; for AUTO the daemon goes on without the bus, for a mode asked by name
+ * its loop stops with the error. */
+int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, char **ret_error);
+/* While the start waits for the bus's answers. */
+bool home1_starting(const Home1 *m);
 /* Releases the name, answers every queued call ("stopping"), kills a running worker. */
 Home1 *home1_free(Home1 *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Home1 *, home1_free)
