@@ -7,7 +7,7 @@ DEB_PACKAGES := meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-
 	libjansson-dev libgpgme-dev gnupg libyaml-dev libcryptsetup-dev cryptsetup-bin libudev-dev udev \
 	libfdisk-dev libblkid-dev libcrypt-dev btrfs-progs \
 	libcurl4-openssl-dev libssl-dev openssl libsystemd-dev libcmocka-dev \
-	systemd-homed systemd-userdbd libnss-systemd dbus util-linux mount e2fsprogs python3 \
+	systemd-homed systemd-userdbd libnss-systemd dbus pamtester util-linux mount e2fsprogs python3 \
 	golang-go golang-github-snapcore-snapd-dev golang-golang-x-crypto-dev golang-gopkg-check.v1-dev \
 	golang-gopkg-yaml.v2-dev golang-gopkg-tomb.v2-dev golang-dbus-dev snapd \
 	qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk man-db systemd nginx nghttp2-client

@@ -27,8 +27,7 @@ static GrantValidity home_grant_validity(Daemon *d, const char *user_name, usec_
         if (home_load_record(d->provisioner->home, user_name, &record, &err) < 0 ||
             !json_object_get(record, GRANT_RECORD_EXTENSION))
                 return GRANT_NOT_OURS;
-        json_t *not_after = json_object_get(record, "notAfterUSec");
-        if (json_is_integer(not_after) && (usec_t) json_integer_value(not_after) <= now)
+        if (grant_record_end(record) <= now)
                 return GRANT_RAN_OUT;
         if (streq(strempty(json_string_value(json_object_get(record, "storage"))), "luks"))
                 return GRANT_VALID_AT_LOGIN;

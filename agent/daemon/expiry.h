@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The expiry timer: one CLOCK_REALTIME timer at the exact earliest notAfterUSec of the users corehomed
+/* The expiry timer: one CLOCK_REALTIME timer at the exact earliest grant end (until) of the users corehomed
  * manages. It is a timerfd with TFD_TIMER_CANCEL_ON_SET, so a jump of the wall clock (settimeofday, NTP
  * stepping the clock, an RTC-less device learning the time) wakes it too: a grant must end at its `until`
  * by the wall clock, not after a monotonic interval computed before the clock moved. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "grant-convert.h"
 #include "json-util.h"
 #include "user-record-password.h"
 
@@ -138,10 +139,10 @@ int home1_record_login_allowed(json_t *record, usec_t now)
         v = json_object_get(record, "notBeforeUSec");
         if (json_is_integer(v) && now < (usec_t) json_integer_value(v))
                 return -EL2HLT;
-        /* homed refuses strictly after notAfterUSec; a grant ends at its until, so the instant itself is
-         * already outside it (the expiry timer fires then). */
-        v = json_object_get(record, "notAfterUSec");
-        if (json_is_integer(v) && now >= (usec_t) json_integer_value(v))
+        /* homed refuses strictly after notAfterUSec; a grant ends at its until (notAfterUSec is that rounded
+         * up to a day, grant_record_end()), so the instant itself is already outside it (the expiry timer
+         * fires then). */
+        if (now >= grant_record_end(record))
                 return -EL3HLT;
         return 0;
 }

@@ -52,8 +52,8 @@ int home1_ratelimit_try(Home1RateLimit *rl, json_t *record, usec_t now);
 usec_t home1_ratelimit_next_try(const Home1RateLimit *rl, json_t *record, usec_t now);
 
 /* May the record's user log in at now? 0 yes; -ENOLCK "locked": true; -EL2HLT before notBeforeUSec;
- * -EL3HLT after notAfterUSec (homed's user_record_test_blocked(); a record from the future is fine, as
- * homed only warns). */
+ * -EL3HLT from the grant's end on (grant_record_end(); homed's user_record_test_blocked() uses notAfterUSec;
+ * a record from the future is fine, as homed only warns). */
 int home1_record_login_allowed(json_t *record, usec_t now);
 
 /* The passwords against the record's privileged.hashedPassword (crypt_r): the index (>= 0) of the first

@@ -135,6 +135,31 @@ static int build_privileged(const SystemUser *u, json_t **ret)
         return 0;
 }
 
+
+/* The first UTC day boundary at or after t (t itself when it is one): shadow's days end there. Below
+ * INT64_MAX, as json_integer() needs. */
+static usec_t day_boundary_after(usec_t t)
+{
+        usec_t day = 24 * 3600 * USEC_PER_SEC, up = t / day * day;
+
+        if (up < t)
+                up = up <= (usec_t) INT64_MAX - day ? up + day : (usec_t) INT64_MAX;
+        return up;
+}
+
+usec_t grant_record_end(json_t *record)
+{
+        json_t *not_after = json_object_get(record, "notAfterUSec");
+        json_t *until = json_object_get(json_object_get(record, GRANT_RECORD_EXTENSION), "until");
+
+        if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
+                return USEC_INFINITY;
+        usec_t end = (usec_t) json_integer_value(not_after);
+        if (json_is_integer(until) && json_integer_value(until) >= 0 && (usec_t) json_integer_value(until) < end)
+                end = (usec_t) json_integer_value(until);
+        return end;
+}
+
 static int build_record(const SystemUser *u, const Assertion *a, const Config *config,
                         usec_t last_change_usec, json_t **ret)
 {
@@ -157,10 +182,11 @@ static int build_record(const SystemUser *u, const Assertion *a, const Config *c
                 return -ENOMEM;
         if (u->force_password_change && set(rec, "passwordChangeNow", json_true()) < 0)
                 return -ENOMEM;
-        /* systemd refuses logins after notAfterUSec on its own, so the user is locked out at until even if
-         * the removal at until is late (device off, clock jump). */
+        /* systemd refuses logins after notAfterUSec on its own, so the user is locked out by the end of
+         * until's day even where corehomed's removal at until is late (a systemd-homed serving the record
+         * while corehomed is down); the exact end is the extension's until (grant_record_end()). */
         if (u->user_presence == SYSTEM_USER_PRESENCE_UNTIL_EXPIRATION &&
-            set(rec, "notAfterUSec", json_integer((json_int_t) u->until)) < 0)
+            set(rec, "notAfterUSec", json_integer((json_int_t) day_boundary_after(u->until))) < 0)
                 return -ENOMEM;
         if (config->users.n_admin_groups > 0 &&
             set(rec, "memberOf", strv_to_json(config->users.admin_groups)) < 0)

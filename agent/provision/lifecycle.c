@@ -331,17 +331,16 @@ static int expire_one(Provisioner *p, ProvisionReport *report, const char *user_
 {
         _cleanup_json_ json_t *record = NULL;
         RecordError err = {};
-        json_t *not_after, *grant;
+        json_t *grant;
         UserResult *e;
         int r;
 
         if (home_load_record(p->home, user_name, &record, &err) < 0)
                 return 0;
-        not_after = json_object_get(record, "notAfterUSec");
         grant = record_grant(record);
+        usec_t end = grant_record_end(record);
         /* A grant's until has certainly passed once the time floor has. */
-        if (!grant || !json_is_integer(not_after) ||
-            (usec_t) json_integer_value(not_after) > provisioner_check_time(p))
+        if (!grant || end > provisioner_check_time(p))
                 return 0;
         r = provision_report_add_user(report, NULL, user_name, &e);
         if (r < 0)
@@ -354,7 +353,7 @@ static int expire_one(Provisioner *p, ProvisionReport *report, const char *user_
                 return user_result_set(report, e, PROVISION_REFUSED, r, "cannot remove: %s",
                                        err.message[0] ? err.message : strerror(-r));
         char when[RFC3339_MAX] = "";
-        (void) time_format_rfc3339((usec_t) json_integer_value(not_after), when);
+        (void) time_format_rfc3339(end, when);
         return user_result_set(report, e, PROVISION_REMOVED, 0, "grant expired at %s", when);
 }
 

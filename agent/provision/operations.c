@@ -259,15 +259,16 @@ static json_t *list_entry(Provisioner *p, const HomeListEntry *h)
 {
         _cleanup_json_ json_t *record = NULL;
         RecordError rerr = {};
-        json_t *grant = NULL, *not_after = NULL;
+        json_t *grant = NULL;
+        usec_t end = USEC_INFINITY;
         char expiry[RFC3339_MAX] = "";
 
         if (home_load_record(p->home, h->user_name, &record, &rerr) >= 0) {
                 grant = json_object_get(record, GRANT_RECORD_EXTENSION);
-                not_after = json_object_get(record, "notAfterUSec");
+                end = grant_record_end(record);
         }
-        if (json_is_integer(not_after))
-                (void) time_format_rfc3339((usec_t) json_integer_value(not_after), expiry);
+        if (end != USEC_INFINITY)
+                (void) time_format_rfc3339(end, expiry);
 
         return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:O?, s:b}", "user", h->user_name, "uid",
                          (json_int_t) h->uid, "state", home_state_to_string(h->state), "expires",

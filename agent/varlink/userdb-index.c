@@ -131,15 +131,12 @@ static int member_of_strv(json_t *host, char ***ret)
 static int record_render(UserdbIndex *x, const char *key, json_t *host, UserdbRecord *ret)
 {
         _cleanup_json_ json_t *group = NULL;
-        json_t *not_after = json_object_get(host, "notAfterUSec");
-        UserdbRecord r = { .key = key, .not_after = USEC_INFINITY };
+        UserdbRecord r = { .key = key, .not_after = userdb_record_end(host) };
         int k;
 
         k = userdb_record_binding_uid(host, x->home->machine_id, &r.uid);
         if (k < 0)
                 return k;
-        if (json_is_integer(not_after))
-                r.not_after = (usec_t) json_integer_value(not_after);
         r.user_name = strdup(strempty(user_record_user_name(host)));
         k = r.user_name ? member_of_strv(host, &r.member_of) : -ENOMEM;
         if (k >= 0)

@@ -46,7 +46,7 @@ typedef struct UserdbRecord {
         const char *key;       /* the file's name without .identity: what lookups by name find */
         const char *user_name; /* the record's userName */
         uid_t uid;             /* from this machine's binding; also the per-user group's gid */
-        usec_t not_after;      /* notAfterUSec; USEC_INFINITY without one */
+        usec_t not_after;      /* the grant's end (userdb_record_end()); USEC_INFINITY without one */
         char **member_of;      /* the string entries of memberOf, NULL-terminated */
         /* Parameters of GetUserRecord ({"record": ..., "incomplete": ...}) for root and the user itself,
          * and for anybody else (without the privileged section; the same text when it has none). */

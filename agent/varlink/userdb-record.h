@@ -9,10 +9,16 @@
 #include <sys/types.h>
 
 #include "home.h"
+#include "time-util.h"
 
 /* Records with this extension object are served: it is GRANT_RECORD_EXTENSION (agent/grant-convert.h),
  * repeated here so the service does not depend on the grant code (a test keeps the two equal). */
 #define USERDB_SERVED_EXTENSION "io.corehomed.grant"
+
+/* When the user of host_record ends: the extension's until when the record has notAfterUSec, the earlier of
+ * the two (grant_record_end() in agent/grant/grant-convert.h says why notAfterUSec is rounded up to a day;
+ * a test keeps the two functions equal). USEC_INFINITY when the record has no end. */
+usec_t userdb_record_end(json_t *host_record);
 
 /* The uid of host_record's binding for machine_id. -EBADMSG without one. */
 int userdb_record_binding_uid(json_t *host_record, const char *machine_id, uid_t *ret);

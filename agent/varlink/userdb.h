@@ -21,8 +21,8 @@
  * this machine (clients take uid, gid and homeDirectory from it) and gains status.<machine-id>.service =
  * service name. The privileged section (password hashes, SSH keys) goes only to root and to the user
  * itself: for anybody else it is removed and the reply says "incomplete": true. Per-user groups:
- * groupName = userName, gid = uid. Memberships: each memberOf entry. A record whose notAfterUSec has
- * passed is not served from that instant on (the clock is read at every answer).
+ * groupName = userName, gid = uid. Memberships: each memberOf entry. A record whose grant has ended
+ * (userdb_record_end()) is not served from that instant on (the clock is read at every answer).
  *
  * Nothing here resolves users or groups through NSS: nss-systemd would call back into this very service
  * and deadlock. */

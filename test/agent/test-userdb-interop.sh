@@ -36,12 +36,13 @@ socket="/run/systemd/userdb/$service"
 scratch=$(mktemp -d /tmp/corehomed-userdb.XXXXXX)
 server_pid=
 nsswitch_backup=
+pam_service_file=
 cleanup() {
         if [ -n "$server_pid" ]; then
                 kill "$server_pid" 2>/dev/null || true
                 wait "$server_pid" 2>/dev/null || true
         fi
-        rm -f "$socket"
+        rm -f "$socket" "$pam_service_file"
         if [ -n "$nsswitch_backup" ]; then
                 cp "$nsswitch_backup" /etc/nsswitch.conf
         fi
@@ -155,6 +156,44 @@ if getent passwd "nosuchuser-$$" >/dev/null; then
         fail "getent found an unknown user"
 fi
 ok "getent passwd of an unknown user: not found"
+
+# --- an until-expiration grant on until's own day: shadow through nss-systemd and pam_unix's account check ---
+# nss-systemd gives PAM notAfterUSec as shadow's sp_expire in whole days, rounded down, and pam_unix refuses
+# an account from that day on. corehomed sets notAfterUSec to the day boundary after until (and ends the user
+# at until itself: grant-convert.h), so a technician whose grant ends later today still passes pam_unix.
+command -v pamtester >/dev/null || skip "pamtester is not installed (make deps installs it)"
+gnupg="$scratch/gnupg"
+mkdir -m 0700 "$gnupg"
+gpg --homedir "$gnupg" --batch --quiet --import "$FIXTURES_DIR/keys/test-brand.secret.asc" 2>/dev/null
+now=$(date +%s)
+until_s=$((now + 600))
+until=$(date -u -d "@$until_s" +%Y-%m-%dT%H:%M:%SZ)
+cat >"$scratch/tess.json" <<JSON
+{"type":"system-user","format":"2","authority-id":"acme","brand-id":"acme","email":"tess@example.com",
+ "series":["16"],"models":["appliance-1"],"name":"Tess","username":"tess","password":"$(openssl passwd -6 tess-secret)",
+ "user-presence":"until-expiration","until":"$until",
+ "since":"$(date -u -d "@$((now - 60))" +%Y-%m-%dT%H:%M:%SZ)"}
+JSON
+"$corehomectl" sign --key=corehomed-test-brand --gnupg-home="$gnupg" "$scratch/tess.json" >"$scratch/tess.assert" ||
+        fail "signing tess's grant"
+gpgconf --homedir "$gnupg" --kill all 2>/dev/null || true
+"$corehomectl" --root="$root" import "$scratch/tess.assert" >"$scratch/out" 2>&1 &&
+        "$corehomectl" --root="$root" create-user --known >>"$scratch/out" 2>&1 || fail "tess: $(cat "$scratch/out")"
+sp_expire=$(getent shadow tess | cut -d: -f8) || fail "getent shadow tess found nothing"
+want=$(((until_s + 86399) / 86400))
+[ "$sp_expire" = "$want" ] ||
+        fail "tess's sp_expire is $sp_expire, want $want (the day after until $until; today is day $((now / 86400)))"
+ok "getent shadow tess: sp_expire $sp_expire, the day boundary after until $until"
+expires=$("$corehomectl" --root="$root" --json list | python3 -c '
+import json, sys
+print(next(u.get("expires") for u in json.load(sys.stdin) if u["user"] == "tess"))')
+[ "$expires" = "$until" ] || fail "corehomectl list shows tess expiring at $expires, not at until $until"
+ok "corehomectl list shows tess expiring at until itself ($until)"
+pam_service_file=/etc/pam.d/corehomed-test-$$
+printf 'account required pam_unix.so\n' >"$pam_service_file"
+pamtester "corehomed-test-$$" tess acct_mgmt >"$scratch/out" 2>&1 ||
+        fail "pam_unix refuses tess on until's day: $(cat "$scratch/out")"
+ok "pam_unix's account check lets tess in on until's day ($(cat "$scratch/out"))"
 
 # --- freshness: the record goes, the user goes ---
 "$corehomectl" --root="$root" --now=2026-11-25T10:00:00Z remove alice >"$scratch/out" 2>&1 ||

@@ -663,6 +663,66 @@ static void index_loads_in_batches(void **state)
         assert_int_equal(userdb_index_stale(f->index), 0);
 }
 
+/* A record as grant_to_user_record() makes it for an until-expiration grant: notAfterUSec at a day
+ * boundary, the exact until in the extension (end_usec). */
+static uid_t create_ending_user(Fixture *f, const char *name, usec_t not_after, usec_t until)
+{
+        _cleanup_json_ json_t *rec = NULL, *stored = NULL;
+        RecordError err = {};
+
+        rec = json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:I}}", "userName", name, "disposition", "regular",
+                        "lastChangeUSec", (json_int_t) NOW, "notAfterUSec", (json_int_t) not_after,
+                        USERDB_SERVED_EXTENSION, "brandId", "acme", "revision", 1, "until", (json_int_t) until);
+        assert_non_null(rec);
+        if (home_create(f->home, rec, &stored, &err) < 0)
+                fail_msg("home_create %s: %s: %s", name, err.field, err.message);
+        return (uid_t) json_integer_value(
+                json_object_get(json_object_get(json_object_get(stored, "binding"), MACHINE_ID), "uid"));
+}
+
+/* notAfterUSec is until rounded up to a day (for pam_unix, grant-convert.h): lookups end the user at the
+ * exact until, not at the day's end. */
+static void lookups_end_at_the_grant_until_not_at_not_after(void **state)
+{
+        Fixture *f = *state;
+        usec_t day = 24 * 3600 * USEC_PER_SEC, now = time_now_realtime();
+        usec_t boundary = (now / day + 2) * day;
+        _cleanup_json_ json_t *gone = NULL, *there = NULL;
+
+        (void) create_ending_user(f, "gone", boundary, now - USEC_PER_SEC);
+        (void) create_ending_user(f, "there", boundary, now + 3600 * USEC_PER_SEC);
+        if (f->index)
+                assert_int_equal(userdb_index_scan(f->index), 0);
+        gone = call(f, GET_USER, "{\"userName\":\"gone\",\"service\":\"" SERVICE "\"}", false);
+        assert_error(gone, USERDB_ERROR_NO_RECORD_FOUND);
+        there = call(f, GET_USER, "{\"userName\":\"there\",\"service\":\"" SERVICE "\"}", false);
+        assert_string_equal(json_string_value(json_object_get(single_record(there), "userName")), "there");
+}
+
+/* The service's copy of the end (varlink does not depend on the grant code) answers as the grant code's. */
+static void record_end_is_the_grant_record_end(void **state)
+{
+        const char *const records[] = {
+                "{}",
+                "{\"notAfterUSec\": 200, \"io.corehomed.grant\": {\"until\": 150}}",
+                "{\"notAfterUSec\": 150, \"io.corehomed.grant\": {\"until\": 150}}",
+                "{\"notAfterUSec\": 100, \"io.corehomed.grant\": {\"until\": 150}}",
+                "{\"notAfterUSec\": 100}",
+                "{\"io.corehomed.grant\": {\"until\": 150}}",
+                "{\"notAfterUSec\": -5, \"io.corehomed.grant\": {\"until\": 150}}",
+                "{\"notAfterUSec\": 200, \"io.corehomed.grant\": {\"until\": \"150\"}}",
+        };
+        const usec_t expected[] = { USEC_INFINITY, 150, 150, 100, 100, USEC_INFINITY, USEC_INFINITY, 200 };
+
+        for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+                _cleanup_json_ json_t *r = json_loads(records[i], 0, NULL);
+
+                assert_non_null(r);
+                assert_true(userdb_record_end(r) == expected[i]);
+                assert_true(grant_record_end(r) == expected[i]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -689,6 +749,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(index_rereads_a_replaced_record, setup_indexed, teardown),
                 cmocka_unit_test_setup_teardown(index_loads_in_batches, setup_indexed, teardown),
                 cmocka_unit_test(served_extension_is_the_grant_extension),
+                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after, setup_indexed,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after, setup, teardown),
+                cmocka_unit_test(record_end_is_the_grant_record_end),
         };
 
         if (geteuid() != 0) {
