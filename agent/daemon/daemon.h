@@ -58,8 +58,8 @@ struct Daemon {
          * (index_loader). */
         UserdbIndex *userdb_index;
         sd_event_source *index_loader;
-        bool start_pending; /* the first job waits for the index to be whole */
-        bool index_gave_up; /* the index loader stopped short (out of memory): the start waits no longer */
+        bool start_pending;   /* the first job waits for the index to be whole */
+        bool index_gave_up;   /* the index loader stopped short (out of memory): the start waits no longer */
         unsigned start_holds; /* and for the services that must say something first (daemon_hold_start) */
         HomeActivation activation;
         usec_t started;

@@ -430,7 +430,8 @@ static int on_name_requested(sd_bus_message *reply, void *userdata, sd_bus_error
                         "cannot own %s: %s", HOME1_BUS_NAME,
                         sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.AccessDenied")
                                 ? "the bus policy does not let us (is corehomed-home1.conf installed?)"
-                                : e->message ? e->message : e->name);
+                        : e->message ? e->message
+                                     : e->name);
                 start_failed(m, -sd_bus_message_get_errno(reply), what ? what : "out of memory");
                 return 0;
         }
@@ -439,8 +440,8 @@ static int on_name_requested(sd_bus_message *reply, void *userdata, sd_bus_error
         if (sd_bus_message_read(reply, "u", &result) < 0 || (result != 1 && result != 4)) {
                 /* Neither queued nor replacing: when a systemd-homed got the name between our look and
                  * now, it wins and we say so rather than serve nobody. */
-                _cleanup_free_ char *what = strprintf(
-                        "cannot own %s: another service (systemd-homed?) owns it", HOME1_BUS_NAME);
+                _cleanup_free_ char *what =
+                        strprintf("cannot own %s: another service (systemd-homed?) owns it", HOME1_BUS_NAME);
                 start_failed(m, -EEXIST, what ? what : "out of memory");
                 return 0;
         }
@@ -458,9 +459,10 @@ static void start_serving(Home1 *m)
         if (r >= 0)
                 r = home1_home_bus_add(m);
         if (r >= 0)
-                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                             "org.freedesktop.DBus", "RequestName", on_name_requested, m, "su",
-                                             HOME1_BUS_NAME, (uint32_t) 4 /* DBUS_NAME_FLAG_DO_NOT_QUEUE */);
+                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus",
+                                             "/org/freedesktop/DBus", "org.freedesktop.DBus", "RequestName",
+                                             on_name_requested, m, "su", HOME1_BUS_NAME,
+                                             (uint32_t) 4 /* DBUS_NAME_FLAG_DO_NOT_QUEUE */);
         if (r < 0) {
                 _cleanup_free_ char *what =
                         strprintf("cannot register the objects of %s: %s", HOME1_BUS_NAME, strerror(-r));
@@ -478,7 +480,8 @@ static void start_handover(Home1 *m)
         r = home1_handover_new(m, &m->handover);
         if (r < 0) {
                 m->daemon->homes_handed_over = false;
-                _cleanup_free_ char *what = strprintf("cannot hand the homes to systemd-homed: %s", strerror(-r));
+                _cleanup_free_ char *what =
+                        strprintf("cannot hand the homes to systemd-homed: %s", strerror(-r));
                 start_failed(m, r, what ? what : "out of memory");
                 return;
         }
@@ -489,8 +492,10 @@ static void start_handover(Home1 *m)
 static void probe_failed(Home1 *m, sd_bus_message *reply)
 {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
-        _cleanup_free_ char *what = strprintf("cannot tell whether systemd-homed runs: %s",
-                                              e && e->message ? e->message : e ? e->name : "bad reply");
+        _cleanup_free_ char *what =
+                strprintf("cannot tell whether systemd-homed runs: %s", e && e->message ? e->message
+                                                                        : e             ? e->name
+                                                                                        : "bad reply");
 
         start_failed(m, -sd_bus_message_get_errno(reply), what ? what : "out of memory");
 }
@@ -542,9 +547,9 @@ static int on_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *re
                 start_handover(m);
                 return 0;
         }
-        if (sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                     "org.freedesktop.systemd1.Manager", "GetUnit", on_homed_unit, m, "s",
-                                     "systemd-homed.service") < 0)
+        if (sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.systemd1",
+                                     "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                     "GetUnit", on_homed_unit, m, "s", "systemd-homed.service") < 0)
                 start_serving(m);
         return 0;
 }
@@ -603,12 +608,12 @@ int home1_new(Daemon *d, Home1Mode mode, const char *bus_address, Home1 **ret, c
                 start_handover(m);
         else {
                 m->mode = HOME1_MODE_AUTO;
-                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                             "org.freedesktop.DBus", "NameHasOwner", on_name_owner, m, "s",
-                                             HOME1_BUS_NAME);
+                r = sd_bus_call_method_async(m->bus, &m->probe, "org.freedesktop.DBus",
+                                             "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+                                             on_name_owner, m, "s", HOME1_BUS_NAME);
                 if (r < 0) {
-                        *ret_error = strprintf("cannot ask the bus whether systemd-homed runs: %s",
-                                               strerror(-r));
+                        *ret_error =
+                                strprintf("cannot ask the bus whether systemd-homed runs: %s", strerror(-r));
                         return r;
                 }
         }

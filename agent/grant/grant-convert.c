@@ -135,7 +135,6 @@ static int build_privileged(const SystemUser *u, json_t **ret)
         return 0;
 }
 
-
 /* The first UTC day boundary at or after t (t itself when it is one): shadow's days end there. Below
  * INT64_MAX, as json_integer() needs. */
 static usec_t day_boundary_after(usec_t t)
@@ -155,7 +154,8 @@ usec_t grant_record_end(json_t *record)
         if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
                 return USEC_INFINITY;
         usec_t end = (usec_t) json_integer_value(not_after);
-        if (json_is_integer(until) && json_integer_value(until) >= 0 && (usec_t) json_integer_value(until) < end)
+        if (json_is_integer(until) && json_integer_value(until) >= 0 &&
+            (usec_t) json_integer_value(until) < end)
                 end = (usec_t) json_integer_value(until);
         return end;
 }

@@ -41,8 +41,8 @@
  * notAfterUSec (an until-expiration grant), USEC_INFINITY when it has none. corehomed removes the user then
  * and its lookups, logins and the list use this, never notAfterUSec itself: nss-systemd hands notAfterUSec
  * to PAM as shadow's sp_expire in whole days rounded down, and pam_unix refuses an account from that day
- * on, so an exact notAfterUSec would lock a technician out from 00:00 UTC of the grant's last day. Rounded up
- * to the next day boundary, pam_unix lets the day run out and corehomed ends the user at until. (Records
+ * on, so an exact notAfterUSec would lock a technician out from 00:00 UTC of the grant's last day. Rounded
+ * up to the next day boundary, pam_unix lets the day run out and corehomed ends the user at until. (Records
  * made before the rounding carry until in both places; the earlier of the two counts.) */
 usec_t grant_record_end(json_t *record);
 

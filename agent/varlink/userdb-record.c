@@ -17,7 +17,8 @@ usec_t userdb_record_end(json_t *host_record)
         if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
                 return USEC_INFINITY;
         usec_t end = (usec_t) json_integer_value(not_after);
-        if (json_is_integer(until) && json_integer_value(until) >= 0 && (usec_t) json_integer_value(until) < end)
+        if (json_is_integer(until) && json_integer_value(until) >= 0 &&
+            (usec_t) json_integer_value(until) < end)
                 end = (usec_t) json_integer_value(until);
         return end;
 }

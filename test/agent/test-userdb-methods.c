@@ -670,9 +670,10 @@ static uid_t create_ending_user(Fixture *f, const char *name, usec_t not_after, 
         _cleanup_json_ json_t *rec = NULL, *stored = NULL;
         RecordError err = {};
 
-        rec = json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:I}}", "userName", name, "disposition", "regular",
-                        "lastChangeUSec", (json_int_t) NOW, "notAfterUSec", (json_int_t) not_after,
-                        USERDB_SERVED_EXTENSION, "brandId", "acme", "revision", 1, "until", (json_int_t) until);
+        rec = json_pack("{s:s, s:s, s:I, s:I, s:{s:s, s:i, s:I}}", "userName", name, "disposition",
+                        "regular", "lastChangeUSec", (json_int_t) NOW, "notAfterUSec",
+                        (json_int_t) not_after, USERDB_SERVED_EXTENSION, "brandId", "acme", "revision", 1,
+                        "until", (json_int_t) until);
         assert_non_null(rec);
         if (home_create(f->home, rec, &stored, &err) < 0)
                 fail_msg("home_create %s: %s: %s", name, err.field, err.message);
@@ -749,9 +750,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(index_rereads_a_replaced_record, setup_indexed, teardown),
                 cmocka_unit_test_setup_teardown(index_loads_in_batches, setup_indexed, teardown),
                 cmocka_unit_test(served_extension_is_the_grant_extension),
-                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after, setup_indexed,
+                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after,
+                                                setup_indexed, teardown),
+                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(lookups_end_at_the_grant_until_not_at_not_after, setup, teardown),
                 cmocka_unit_test(record_end_is_the_grant_record_end),
         };
 
