@@ -42,28 +42,9 @@ log="$scratch/daemon.log"
 daemon_pid=""
 export COREHOMED_MANAGER_SOCKET="$manager"
 
-unmount_below() {
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
-cleanup() {
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-                kill -KILL "$daemon_pid" 2>/dev/null || true
-                wait "$daemon_pid" 2>/dev/null || true
-        fi
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log (tail):"
-        tail -20 "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
+trap daemon_test_cleanup EXIT
 
 mkdir -p "$root/etc/corehomed/trusted"
 cp "$trust/trusted/root.assert" "$root/etc/corehomed/trusted/root.assert"

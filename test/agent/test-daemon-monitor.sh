@@ -30,29 +30,16 @@ daemon_pid=""
 monitor_pids=()
 export COREHOMED_MANAGER_SOCKET="$manager"
 
-unmount_below() {
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
 cleanup() {
-        [ -z "${KEEP_LOG:-}" ] || cp "$log" "$KEEP_LOG" 2>/dev/null || true
-        for pid in "${monitor_pids[@]}" $daemon_pid; do
+        for pid in "${monitor_pids[@]}"; do
                 kill -KILL "$pid" 2>/dev/null || true
                 wait "$pid" 2>/dev/null || true
         done
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
+        daemon_test_cleanup
 }
 trap cleanup EXIT
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log (tail):"
-        tail -20 "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds.
 wait_for() {

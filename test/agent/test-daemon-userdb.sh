@@ -33,11 +33,9 @@ log="$scratch/daemon.log"
 daemon_pid=""
 export COREHOMED_MANAGER_SOCKET="$manager"
 
-unmount_below() { # every mount below $1, deepest first
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
+FAIL_LOG_LINES=30
 stop_daemon() {
         [ -n "$daemon_pid" ] || return 0
         kill -TERM "$daemon_pid" 2>/dev/null || true
@@ -49,22 +47,11 @@ stop_daemon() {
 }
 cleanup() {
         set +e
-        [ -z "${KEEP_LOG:-}" ] || cp "$log" "$KEEP_LOG" 2>/dev/null
         stop_daemon
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
+        daemon_test_cleanup
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
-
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log (last 30 lines):"
-        tail -30 "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
 resolves() { python3 "$probe" get "$userdb" "$service" "$1" >/dev/null; }
 mounts() { awk -v p="$root/home/" 'index($2, p) == 1' /proc/self/mounts | wc -l; }
 

@@ -25,31 +25,15 @@ daemon_pid=""
 loop=""
 export COREHOMED_MANAGER_SOCKET="$manager"
 
-unmount_below() { # every mount below $1, deepest first
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
+FAIL_LOG_LINES=200
 cleanup() {
-        [ -z "${KEEP_LOG:-}" ] || cp "$log" "$KEEP_LOG" 2>/dev/null || true
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-                kill -KILL "$daemon_pid" 2>/dev/null || true
-                wait "$daemon_pid" 2>/dev/null || true
-        fi
+        daemon_kill
         [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
+        daemon_test_cleanup
 }
 trap cleanup EXIT
-
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log:"
-        cat "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
 
 # --- a device acme/appliance-1 trusting the test root ---
 mkdir -p "$root/etc/corehomed/trusted" "$scratch/stick"

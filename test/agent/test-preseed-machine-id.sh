@@ -24,29 +24,9 @@ log="$scratch/daemon.log"
 daemon_pid=""
 now=2026-01-01T00:00:00Z
 
-unmount_below() {
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
-cleanup() {
-        [ -z "${KEEP_LOG:-}" ] || cp "$log" "$KEEP_LOG" 2>/dev/null || true
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-                kill -KILL "$daemon_pid" 2>/dev/null || true
-                wait "$daemon_pid" 2>/dev/null || true
-        fi
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
-}
-trap cleanup EXIT
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log (tail):"
-        tail -20 "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
+trap daemon_test_cleanup EXIT
 
 # image MACHINE-ID-STATE: a device tree (acme/appliance-1 trusting the test root) whose machine-id is
 # "missing", "empty", "uninitialized" or the given text.

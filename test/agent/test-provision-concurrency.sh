@@ -17,11 +17,8 @@ scratch=$(mktemp -d /tmp/corehomed-concurrency.XXXXXX)
 daemon_pid=""
 rundir="/run/corehomed-concurrency-$$"
 export GNUPGHOME="$scratch/gnupg"
-unmount_below() {
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
 cleanup() {
         jobs -p | xargs -r kill 2>/dev/null || true
         if [ -n "$daemon_pid" ]; then

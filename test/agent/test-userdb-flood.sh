@@ -40,11 +40,8 @@ daemon_pid=""
 helpers=()
 export COREHOMED_MANAGER_SOCKET="$manager"
 
-unmount_below() {
-        awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-                umount -l "$m" 2>/dev/null || true
-        done
-}
+# shellcheck source=test/agent/daemon-test-lib.sh
+. "$(dirname "$0")/daemon-test-lib.sh"
 stop_helpers() {
         local pid
         for pid in "${helpers[@]}"; do
@@ -66,23 +63,9 @@ stop_helpers() {
 }
 cleanup() {
         stop_helpers
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-                kill -KILL "$daemon_pid" 2>/dev/null || true
-                wait "$daemon_pid" 2>/dev/null || true
-        fi
-        unmount_below "$scratch"
-        rm -rf "$scratch" "$rundir"
-        rm -f "$userdb"
+        daemon_test_cleanup
 }
 trap cleanup EXIT
-
-fail() {
-        echo "FAIL: $*"
-        echo "--- daemon log (tail):"
-        tail -20 "$log" 2>/dev/null || true
-        exit 1
-}
-ok() { echo "ok: $*"; }
 
 # as UID CMD...: runs CMD as an unprivileged uid (no passwd entry needed), in place of the calling
 # (sub)shell: a background "as ... &" is the client itself, so killing $! kills the client.
