@@ -71,7 +71,8 @@ static int bench_profile(const char *name, const char *extra)
         double realize[RUNS], unlock[RUNS];
 
         if (!rec || home_luks_settings_from_record(rec, MACHINE_ID, &s, &err) < 0) {
-                fprintf(stderr, "bench-home-luks: %s: %s\n", name, err.message[0] ? err.message : "no record");
+                fprintf(stderr, "bench-home-luks: %s: %s\n", name,
+                        err.message[0] ? err.message : "no record");
                 return -1;
         }
         for (int i = 0; i < RUNS; i++) {
