@@ -13,6 +13,9 @@
 #                 volume (luksSuspend), unlock resumes it (luksResume), not with a wrong password; expiry
 #                 removes it and the header no longer opens
 #   home1-homed-opens-luks   with corehomed stopped, the real systemd-homed 252 activates that home
+#   home1-luks-password-change   a newer revision of that grant with another password: the new password
+#                 alone opens nothing; the login that brings both (pam_systemd_home asks again) re-keys the
+#                 volume, after which only the new password opens it (docs/homes.md, keyslot policy)
 #   home1-mode2   systemd-homed running: a stick's user is homed's (homectl list), logs in through homed,
 #                 and is unregistered when the grant ends
 #
@@ -20,7 +23,7 @@
 # luks home through PAM with the default PBKDF (argon2id), and the same through the engine alone with the
 # test PBKDF (pbkdf2, 1 ms) that tests put in their records. TCG figures: slower than hardware.
 
-HOME1_SCENARIOS=(home1-mode1 home1-luks home1-homed-opens-luks home1-mode2)
+HOME1_SCENARIOS=(home1-mode1 home1-luks home1-homed-opens-luks home1-luks-password-change home1-mode2)
 
 # home1_selected NAMES...: whether any name given is one of ours.
 home1_selected() {
@@ -296,6 +299,46 @@ h1_homed_opens_luks() {
 	result home1-homed-opens-luks $s "systemd-homed 252 activated the LUKS home corehomed made"
 }
 
+h1_luks_password_change() {
+	local s=0 out new_hash
+	new_hash=$(openssl passwd -6 lucy-new-secret)
+	mkdir -p "$VM_SHARE/luks"
+	{ system_user lucy "{\"revision\": \"1\", \"password\": \"$new_hash\"}" && brand_chain; } \
+		>"$VM_SHARE/luks/lucy-r1.assert" || s=1
+	out=$(h1_guest '
+		set -e
+		corehomectl import luks/lucy-r1.assert
+		corehomectl create-user --known | grep "^lucy"
+		count_keyslots() { cryptsetup luksDump "$1" | grep -cE "^ +[0-9]+: luks2"; }
+		echo "before: keyslots $(h1_with_luks_partition /home/lucy.home count_keyslots)"
+		h1_login lucy lucy-new-secret >/tmp/new-alone.log 2>&1 && echo "the new password alone logged in"
+		tail -n 3 /tmp/new-alone.log
+		test ! -e /dev/mapper/home-lucy && echo "the new password alone: refused, nothing opened"
+		rm -f /run/home1-probe
+		printf "lucy-new-secret\nalice-secret\n" |
+			timeout 300 pamtester -v login-probe lucy authenticate open_session close_session 2>&1 | tail -n 4
+		cat /run/home1-probe
+		wait_gone 120 test -e /dev/mapper/home-lucy
+		echo "after: keyslots $(h1_with_luks_partition /home/lucy.home count_keyslots)"
+		h1_with_luks_partition /home/lucy.home sh -c "
+			printf lucy-new-secret | cryptsetup open --test-passphrase --key-file=- \"\$0\" 2>/dev/null &&
+				echo \"the new password opens it\" || echo \"the new password does not open it\"
+			printf alice-secret | cryptsetup open --test-passphrase --key-file=- \"\$0\" 2>/dev/null &&
+				echo \"the old password opens it\" || echo \"the old password does not open it\""') || {
+		s=1
+		why "home1-luks-password-change: $out"
+	}
+	h1_transcript luks-password-change "$out"
+	! grep -q 'the new password alone logged in' <<<"$out" && grep -q '^before: keyslots 1$' <<<"$out" &&
+		grep -q 'the new password alone: refused, nothing opened' <<<"$out" &&
+		grep -q '^open_session /dev/mapper/home-lucy' <<<"$out" && grep -q '^after: keyslots 1$' <<<"$out" &&
+		grep -q 'the new password opens it' <<<"$out" && grep -q 'the old password does not open it' <<<"$out" || {
+		s=1
+		why "home1-luks-password-change: the re-key did not leave one keyslot with the new password"
+	}
+	result home1-luks-password-change $s "revision 1 changes lucy's password: the new alone opens nothing, the login with both re-keys, then only the new one opens the volume"
+}
+
 h1_mode2() {
 	local s=0 out until
 	# homed cannot take its name while corehomed holds it: corehomed goes first, comes back in Mode 2.
@@ -381,10 +424,12 @@ home1_run() {
 	wanted() { local n; for n in "${want[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 	wanted home1-mode1 && h1_mode1
 	# homed-opens-luks needs the home the luks scenario made.
-	if wanted home1-luks || wanted home1-homed-opens-luks; then
+	if wanted home1-luks || wanted home1-homed-opens-luks || wanted home1-luks-password-change; then
 		h1_luks
 		[ -e "$VM_SHARE/home-tool" ] && h1_bench_engine
 		wanted home1-homed-opens-luks && h1_homed_opens_luks
+		# After homed opened the home with the first password.
+		wanted home1-luks-password-change && h1_luks_password_change
 	fi
 	wanted home1-mode2 && h1_mode2
 	vm_poweroff 120 || why "home1: the guest did not power off cleanly"
