@@ -2,6 +2,7 @@
 /* The home1 service's worker (home1-worker.h). */
 #include "home1-worker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,6 +34,48 @@ struct Home1Worker {
         sd_event_source *timer_source;
 };
 
+/* Whether fd is the kernel's random device, which libcryptsetup opens once per process (at its first
+ * crypt_init()) and reads for every salt and key later on: a worker forked after the daemon used
+ * libcryptsetup must keep it, or adding a keyslot fails with "Error reading from RNG" (found by the VM test:
+ * the re-key after a password change, once the daemon had locked and unlocked a home itself). */
+static bool fd_is_random_device(int fd)
+{
+        char link[32], target[32];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        return streq(target, "/dev/urandom") || streq(target, "/dev/random");
+}
+
+/* Closes every descriptor above 2 but keep and the random devices. */
+static void close_inherited_fds(int keep)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (!d) {
+                /* No /proc: close all but keep (libcryptsetup then fails loudly, never silently). */
+                if (keep > 3)
+                        (void) close_range(3, (unsigned) keep - 1, 0);
+                (void) close_range((unsigned) keep + 1, ~0U, 0);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+
+                if (*end || end == de->d_name || fd < 3 || fd == keep || fd == dirfd(d) ||
+                    fd_is_random_device((int) fd))
+                        continue;
+                (void) close((int) fd);
+        }
+        closedir(d);
+}
+
 static _Noreturn void worker_child(Home *h, Home1WorkFunction f, const void *args, int out_fd, pid_t parent)
 {
         WorkerAnswer a = {};
@@ -41,9 +84,7 @@ static _Noreturn void worker_child(Home *h, Home1WorkFunction f, const void *arg
          * one never made), nor keep the daemon's sockets, bus connection or lock alive. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
-        if (out_fd > 3)
-                (void) close_range(3, (unsigned) out_fd - 1, 0);
-        (void) close_range((unsigned) out_fd + 1, ~0U, 0);
+        close_inherited_fds(out_fd);
 
         a.r = f(h, args, &a.err);
         if (write_all(out_fd, &a, sizeof(a)) < 0)
