@@ -20,7 +20,12 @@ users:
   activation: $2
   shell: /bin/bash
 EOF
-	systemctl restart corehomed.service && systemctl is-active corehomed.service
+	systemctl restart corehomed.service && systemctl is-active corehomed.service || return 1
+	# The bus side settles after READY=1 (whether a systemd-homed runs is asked and the name requested
+	# asynchronously, as homed requests its own; docs/home1.md): wait for this start's line about it.
+	local id
+	id=$(systemctl show -p InvocationID --value corehomed.service)
+	wait_for 60 sh -c "journalctl -q -o cat _SYSTEMD_INVOCATION_ID=$id | grep -q org.freedesktop.home1"
 }
 
 # A PAM service as login, with a probe after its session modules: it records whether the user's home is
