@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,8 +123,8 @@ static int open_tmpfile_beside(int dir_fd, const char *dir, const char *name, ch
         return -EEXIST;
 }
 
-int write_file_atomic(int dir_fd, const char *path, const void *data, size_t size, mode_t mode, uid_t uid,
-                      gid_t gid)
+static int write_file_atomic_internal(int dir_fd, const char *path, const void *data, size_t size,
+                                      mode_t mode, uid_t uid, gid_t gid, bool sync)
 {
         _cleanup_free_ char *dir = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1, parent_fd = -1;
@@ -146,7 +147,7 @@ int write_file_atomic(int dir_fd, const char *path, const void *data, size_t siz
                 r = -errno;
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, path) < 0)
                 r = -errno;
@@ -155,11 +156,25 @@ int write_file_atomic(int dir_fd, const char *path, const void *data, size_t siz
                 return r;
         }
 
+        if (!sync)
+                return 0;
         /* The rename is durable only once the directory entry itself is on disk. */
         parent_fd = openat(dir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (parent_fd >= 0)
                 (void) fsync(parent_fd);
         return 0;
+}
+
+int write_file_atomic(int dir_fd, const char *path, const void *data, size_t size, mode_t mode, uid_t uid,
+                      gid_t gid)
+{
+        return write_file_atomic_internal(dir_fd, path, data, size, mode, uid, gid, true);
+}
+
+int write_file_atomic_unsynced(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                               uid_t uid, gid_t gid)
+{
+        return write_file_atomic_internal(dir_fd, path, data, size, mode, uid, gid, false);
 }
 
 int mkdir_parents_and_self(const char *path, mode_t mode)
@@ -168,6 +183,11 @@ int mkdir_parents_and_self(const char *path, mode_t mode)
 
         if (!copy)
                 return -ENOMEM;
+        /* Usually everything but the last part, or all of it, exists: one call instead of one per part. */
+        if (mkdir(copy, mode) >= 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return -errno;
         for (char *p = copy + 1; *p; p++) {
                 if (*p != '/')
                         continue;

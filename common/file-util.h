@@ -31,6 +31,12 @@ int read_fd_bounded(int fd, size_t max_size, char **ret_data, size_t *ret_size);
 int write_file_atomic(int dir_fd, const char *path, const void *data, size_t size, mode_t mode, uid_t uid,
                       gid_t gid);
 
+/* As write_file_atomic() without either fsync(): the content and the rename are durable only after the
+ * caller's later syncfs() (a batch made durable at once, see home_batch_begin()). Readers still see the old
+ * or the new content, never a partial file; after a crash before that syncfs() either may be on disk. */
+int write_file_atomic_unsynced(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                               uid_t uid, gid_t gid);
+
 /* Creates every missing directory of path (like mkdir -p) with mode. */
 int mkdir_parents_and_self(const char *path, mode_t mode);
 

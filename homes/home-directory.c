@@ -13,6 +13,7 @@
 
 #include "crash-point.h"
 #include "file-util.h"
+#include "home-batch.h"
 #include "home-storage.h"
 #include "home-tree.h"
 
@@ -59,7 +60,9 @@ static int directory_create(Home *h, const HomeLayout *l, const char *embedded, 
                 return r;
         }
 
-        /* The rename is durable only once the directory entry is on disk. */
+        /* The rename is durable only once the directory entry is on disk (a batch: at its end). */
+        if (!home_sync_each(h))
+                return 0;
         _cleanup_close_ int parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (parent_fd >= 0)
                 (void) fsync(parent_fd);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file-util.h"
+#include "home-batch.h"
 #include "home-tree.h"
 
 int home_error(RecordError *err, int r, const char *format, ...)
@@ -62,7 +63,7 @@ int home_sibling_temp_path(const char *path, const char *prefix, char **ret)
         return 0;
 }
 
-static int copy_skeleton(const HomeLayout *l, int home_fd)
+static int copy_skeleton(const HomeLayout *l, int home_fd, bool sync)
 {
         _cleanup_close_ int skel_fd = -1;
 
@@ -71,7 +72,7 @@ static int copy_skeleton(const HomeLayout *l, int home_fd)
         skel_fd = open(l->skeleton, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (skel_fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        return home_tree_copy(skel_fd, home_fd, l->uid, l->gid);
+        return home_tree_copy(skel_fd, home_fd, l->uid, l->gid, sync);
 }
 
 int home_populate(Home *h, const HomeLayout *l, int home_fd, const char *path, const char *embedded,
@@ -79,22 +80,24 @@ int home_populate(Home *h, const HomeLayout *l, int home_fd, const char *path, c
 {
         int r;
 
-        r = home_fail_here(h, "skeleton") ? -EIO : copy_skeleton(l, home_fd);
+        r = home_fail_here(h, "skeleton") ? -EIO : copy_skeleton(l, home_fd, home_sync_each(h));
         if (r < 0)
                 return home_error(err, r, "%s: cannot copy skeleton into home: %s", l->skeleton,
                                   strerror(-r));
 
         r = home_fail_here(h, "identity")
                     ? -EIO
-                    : write_file_atomic(home_fd, ".identity", embedded, size, 0600, l->uid, l->gid);
+                    : (home_sync_each(h) ? write_file_atomic : write_file_atomic_unsynced)(
+                              home_fd, ".identity", embedded, size, 0600, l->uid, l->gid);
         if (r < 0)
                 return home_error(err, r, "%s/.identity: cannot write: %s", path, strerror(-r));
 
         if (fchown(home_fd, l->uid, l->gid) < 0 || fchmod(home_fd, l->access_mode) < 0)
                 return home_error(err, -errno, "%s: cannot set owner and mode: %m", path);
         /* Copied files and .identity were fsync'ed one by one; this makes the directory's entries durable
-         * (cheaper than syncfs() of a whole, possibly busy, file system). */
-        if (fsync(home_fd) < 0)
+         * (cheaper than syncfs() of a whole, possibly busy, file system, for one home). In a batch, the
+         * batch's end syncs everything at once. */
+        if (home_sync_each(h) && fsync(home_fd) < 0)
                 return home_error(err, -errno, "%s: cannot sync: %m", path);
         return 0;
 }

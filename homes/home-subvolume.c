@@ -17,6 +17,7 @@
 
 #include "crash-point.h"
 #include "file-util.h"
+#include "home-batch.h"
 #include "home-luks-settings.h"
 #include "home-storage.h"
 #include "home-tree.h"
@@ -228,7 +229,8 @@ static int subvolume_create(Home *h, const HomeLayout *l, const char *embedded, 
                 r = home_error(err, -errno, "%s: cannot rename into place: %m", l->image_path);
         if (r < 0)
                 goto fail;
-        (void) fsync(parent_fd);
+        if (home_sync_each(h))
+                (void) fsync(parent_fd);
         return 0;
 fail:
         fd = safe_close(fd);

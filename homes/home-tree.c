@@ -79,7 +79,7 @@ static int copy_bytes(int in_fd, int out_fd)
         }
 }
 
-static int copy_regular(int src_dir, int dst_dir, const char *name, uid_t uid, gid_t gid)
+static int copy_regular(int src_dir, int dst_dir, const char *name, uid_t uid, gid_t gid, bool sync)
 {
         _cleanup_close_ int in = -1, out = -1;
         struct stat st;
@@ -96,7 +96,7 @@ static int copy_regular(int src_dir, int dst_dir, const char *name, uid_t uid, g
         r = copy_bytes(in, out);
         if (r < 0)
                 return r;
-        if (fchown(out, uid, gid) < 0 || fchmod(out, st.st_mode & 01777) < 0 || fsync(out) < 0)
+        if (fchown(out, uid, gid) < 0 || fchmod(out, st.st_mode & 01777) < 0 || (sync && fsync(out) < 0))
                 return -errno;
         return 0;
 }
@@ -116,9 +116,10 @@ static int copy_symlink(int src_dir, int dst_dir, const char *name, uid_t uid, g
         return 0;
 }
 
-static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsigned depth);
+static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, bool sync, unsigned depth);
 
-static int copy_subdir(int src_dir, int dst_dir, const char *name, uid_t uid, gid_t gid, unsigned depth)
+static int copy_subdir(int src_dir, int dst_dir, const char *name, uid_t uid, gid_t gid, bool sync,
+                       unsigned depth)
 {
         _cleanup_close_ int in = -1, out = -1;
         struct stat st;
@@ -134,16 +135,16 @@ static int copy_subdir(int src_dir, int dst_dir, const char *name, uid_t uid, gi
         out = openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (out < 0)
                 return -errno;
-        r = copy_dir_contents(in, out, uid, gid, depth + 1);
+        r = copy_dir_contents(in, out, uid, gid, sync, depth + 1);
         if (r < 0)
                 return r;
         /* Permissions last, so a read-only skeleton directory can still be filled. */
-        if (fchown(out, uid, gid) < 0 || fchmod(out, st.st_mode & 01777) < 0 || fsync(out) < 0)
+        if (fchown(out, uid, gid) < 0 || fchmod(out, st.st_mode & 01777) < 0 || (sync && fsync(out) < 0))
                 return -errno;
         return 0;
 }
 
-static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsigned depth)
+static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, bool sync, unsigned depth)
 {
         _cleanup_(closedirp) DIR *d = NULL;
         int r;
@@ -165,9 +166,9 @@ static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsig
                         return -errno;
 
                 if (S_ISREG(st.st_mode))
-                        r = copy_regular(src_fd, dst_fd, de->d_name, uid, gid);
+                        r = copy_regular(src_fd, dst_fd, de->d_name, uid, gid, sync);
                 else if (S_ISDIR(st.st_mode))
-                        r = copy_subdir(src_fd, dst_fd, de->d_name, uid, gid, depth);
+                        r = copy_subdir(src_fd, dst_fd, de->d_name, uid, gid, sync, depth);
                 else if (S_ISLNK(st.st_mode))
                         r = copy_symlink(src_fd, dst_fd, de->d_name, uid, gid);
                 else
@@ -177,9 +178,9 @@ static int copy_dir_contents(int src_fd, int dst_fd, uid_t uid, gid_t gid, unsig
         }
 }
 
-int home_tree_copy(int src_fd, int dst_fd, uid_t uid, gid_t gid)
+int home_tree_copy(int src_fd, int dst_fd, uid_t uid, gid_t gid, bool sync)
 {
-        return copy_dir_contents(src_fd, dst_fd, uid, gid, 0);
+        return copy_dir_contents(src_fd, dst_fd, uid, gid, sync, 0);
 }
 
 /* A bind mount of another directory of the same file system has the same st_dev; only the kernel's

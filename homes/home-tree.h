@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Nesting beyond this in a skeleton is refused (-ELOOP) rather than recursed into: it bounds our stack and
@@ -12,8 +13,10 @@
  * keep their permission bits (set-user-ID and set-group-ID bits are dropped: a skeleton must not become a
  * way to plant privileged executables), symlinks are copied as symlinks and never followed, anything else
  * (devices, FIFOs, sockets) is skipped. Everything created is owned by uid:gid. Entries already present in
- * dst_fd are refused (-EEXIST): the destination is a fresh directory. -ELOOP beyond HOME_TREE_DEPTH_MAX. */
-int home_tree_copy(int src_fd, int dst_fd, uid_t uid, gid_t gid);
+ * dst_fd are refused (-EEXIST): the destination is a fresh directory. -ELOOP beyond HOME_TREE_DEPTH_MAX.
+ * sync: each file and directory made is fsync'ed; without, the caller makes the whole tree durable later
+ * (one syncfs() for a batch of homes). */
+int home_tree_copy(int src_fd, int dst_fd, uid_t uid, gid_t gid, bool sync);
 
 /* Removes path and everything below it without following symlinks and without crossing into other file
  * systems or mounts below it (-EXDEV: something is still mounted inside, removing through it would delete

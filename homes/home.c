@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "file-util.h"
+#include "home-batch.h"
 #include "home-storage.h"
 #include "uid-alloc.h"
 #include "user-record-password.h"
@@ -38,6 +39,7 @@ Home *home_free(Home *h)
 {
         if (!h)
                 return NULL;
+        (void) home_batch_end(h); /* an error path: what the batch made is at least synced */
         free(h->root);
         engine_key_free(h->key);
         free(h);
@@ -391,20 +393,42 @@ static int collect_home_uids(Home *h, const char *exclude, uid_t **ret, size_t *
         return 0;
 }
 
-static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
+/* The UIDs in use: read from the tree, or once per batch and kept current by home_pick_uid(). */
+static int home_used_uids(Home *h, UidUsage **ret_owned, UidUsage **ret, RecordError *err)
 {
-        _cleanup_(uid_usage_freep) UidUsage *used = NULL;
         _cleanup_free_ uid_t *homes = NULL;
         size_t n_homes = 0;
-        json_t *v;
+        UidUsage *used = NULL;
         int r;
 
+        if (h->batch && h->batch->used) {
+                *ret = h->batch->used;
+                return 0;
+        }
         r = collect_home_uids(h, NULL, &homes, &n_homes);
         if (r < 0)
                 return home_error(err, r, "cannot list existing homes: %s", strerror(-r));
         r = uid_usage_load(h->root, homes, n_homes, &used);
         if (r < 0)
                 return home_error(err, r, "cannot read passwd/group under the root: %s", strerror(-r));
+        if (h->batch)
+                h->batch->used = used;
+        else
+                *ret_owned = used;
+        *ret = used;
+        return 0;
+}
+
+static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
+{
+        _cleanup_(uid_usage_freep) UidUsage *owned = NULL;
+        UidUsage *used = NULL;
+        json_t *v;
+        int r;
+
+        r = home_used_uids(h, &owned, &used, err);
+        if (r < 0)
+                return r;
 
         v = json_object_get(record, "uid");
         if (v) {
@@ -421,13 +445,14 @@ static int home_pick_uid(Home *h, json_t *record, uid_t *ret, RecordError *err)
                 if (uid_usage_contains(used, (uid_t) uid))
                         return home_error(err, -EEXIST, "uid: %lld is already in use", (long long) uid);
                 *ret = (uid_t) uid;
-                return 0;
+        } else {
+                r = uid_alloc_pick(used, user_record_user_name(record), ret);
+                if (r < 0)
+                        return home_error(err, r, "no free UID left in %u..%u", (unsigned) HOME_UID_MIN,
+                                          (unsigned) HOME_UID_MAX);
         }
-        r = uid_alloc_pick(used, user_record_user_name(record), ret);
-        if (r < 0)
-                return home_error(err, r, "no free UID left in %u..%u", (unsigned) HOME_UID_MIN,
-                                  (unsigned) HOME_UID_MAX);
-        return 0;
+        /* Taken from now on for the rest of the batch, whether or not this home is finished. */
+        return h->batch ? uid_usage_mark(used, *ret) : 0;
 }
 
 /* Signs record (binding already set) and renders both files' text. */
@@ -465,7 +490,8 @@ static int write_host_record(Home *h, const char *user_name, const char *text, R
                 return r;
         r = mkdir_parents_and_self(dir, 0700);
         if (r >= 0)
-                r = write_file_atomic(AT_FDCWD, path, text, strlen(text), 0600, 0, 0);
+                r = (home_sync_each(h) ? write_file_atomic : write_file_atomic_unsynced)(
+                        AT_FDCWD, path, text, strlen(text), 0600, 0, 0);
         if (r < 0)
                 return home_error(err, r, "%s: cannot write host record: %s", path, strerror(-r));
         return 0;

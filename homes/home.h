@@ -59,7 +59,8 @@ typedef struct Home {
         EngineKey *key;
         usec_t now; /* fixed clock (--now, tests); 0 = the real clock */
         unsigned flags;
-        const char *fail_at; /* tests only: the named step of home_create() fails with -EIO */
+        const char *fail_at;     /* tests only: the named step of home_create() fails with -EIO */
+        struct HomeBatch *batch; /* between home_batch_begin() and home_batch_end() (home-batch.h) */
 } Home;
 
 Home *home_free(Home *h);

@@ -151,6 +151,25 @@ int uid_usage_load(const char *root, const uid_t *extra_ids, size_t n_extra, Uid
         return 0;
 }
 
+int uid_usage_mark(UidUsage *u, uid_t id)
+{
+        size_t at = 0;
+        uid_t *ids;
+
+        while (at < u->n && u->ids[at] < id)
+                at++;
+        if (at < u->n && u->ids[at] == id)
+                return 0;
+        ids = reallocarray(u->ids, u->n + 1, sizeof(uid_t));
+        if (!ids)
+                return -ENOMEM;
+        u->ids = ids;
+        memmove(u->ids + at + 1, u->ids + at, (u->n - at) * sizeof(uid_t));
+        u->ids[at] = id;
+        u->n++;
+        return 0;
+}
+
 bool uid_usage_contains(const UidUsage *u, uid_t id)
 {
         if (!u || u->n == 0)

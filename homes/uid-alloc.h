@@ -44,6 +44,10 @@ int uid_usage_load(const char *root, const uid_t *extra_ids, size_t n_extra, Uid
 
 bool uid_usage_contains(const UidUsage *u, uid_t id);
 
+/* Counts id as used from now on (kept sorted): a batch of homes picks each next UID against the ones it
+ * already gave out, without reading the files again. */
+int uid_usage_mark(UidUsage *u, uid_t id);
+
 /* Picks the UID (and GID) for a new home of user_name: the first candidate, then the next ones, skipping
  * every number in use as a UID or GID. -EBUSY when the whole range is taken. */
 int uid_alloc_pick(const UidUsage *used, const char *user_name, uid_t *ret);

@@ -2,7 +2,6 @@
 /* One HTTPS GET with libcurl, as strict as we can make it: peer and host verification always on, https
  * only (also after redirects, which we do not follow anyway), a connect and a total timeout, and a body
  * cap enforced on the declared Content-Length and again on the bytes actually received. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,17 +9,24 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curl-library.h"
 #include "fleet.h"
 #include "macros.h"
 
-static inline void curl_easy_cleanupp(CURL **p)
+/* One transfer's libcurl objects, with the library they came from. */
+typedef struct CurlSession {
+        CurlLibrary lib;
+        CURL *h;
+        struct curl_slist *headers;
+} CurlSession;
+
+static void curl_session_done(CurlSession *s)
 {
-        if (*p)
-                curl_easy_cleanup(*p);
-}
-static inline void curl_slist_free_allp(struct curl_slist **p)
-{
-        curl_slist_free_all(*p);
+        if (s->h)
+                s->lib.easy_cleanup(s->h);
+        if (s->headers)
+                s->lib.slist_free_all(s->headers);
+        curl_library_close(&s->lib);
 }
 
 void fleet_client_init(FleetClient *c, const ConfigFleet *config)
@@ -175,10 +181,10 @@ static int map_curl_error(CURLcode code, const Transfer *t, const FleetClient *c
         }
 }
 
-#define SETOPT(h, opt, val)                                          \
-        do {                                                         \
-                if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) \
-                        return -EIO;                                 \
+#define SETOPT(h, opt, val)                                            \
+        do {                                                           \
+                if (s->lib.easy_setopt((h), (opt), (val)) != CURLE_OK) \
+                        return -EIO;                                   \
         } while (0)
 
 /* The request's time: the client's limits, cut to what is left before its deadline (a poll's prerequisites
@@ -203,9 +209,9 @@ static int request_timeouts(const FleetClient *c, usec_t *ret_connect, usec_t *r
         return 0;
 }
 
-static int configure(CURL *h, const FleetClient *c, const char *url, struct curl_slist *headers, Transfer *t,
-                     char *errbuf)
+static int configure(const CurlSession *s, const FleetClient *c, const char *url, Transfer *t, char *errbuf)
 {
+        CURL *h = s->h;
         usec_t connect_timeout, total_timeout;
 
         if (request_timeouts(c, &connect_timeout, &total_timeout) < 0)
@@ -230,7 +236,7 @@ static int configure(CURL *h, const FleetClient *c, const char *url, struct curl
         SETOPT(h, CURLOPT_TIMEOUT_MS, (long) (total_timeout / 1000));
         SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) c->body_max);
         SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-        SETOPT(h, CURLOPT_HTTPHEADER, headers);
+        SETOPT(h, CURLOPT_HTTPHEADER, s->headers);
         SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
         SETOPT(h, CURLOPT_WRITEDATA, t);
         SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -244,8 +250,7 @@ static int configure(CURL *h, const FleetClient *c, const char *url, struct curl
 int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, FleetResponse *ret,
                 char **ret_error)
 {
-        _cleanup_(curl_easy_cleanupp) CURL *h = NULL;
-        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_(curl_session_done) CurlSession s = {};
         _cleanup_free_ char *condition = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
         Transfer t = { .body = { .max = c->body_max } };
@@ -254,21 +259,24 @@ int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, Flee
 
         if (!fleet_url_is_valid(url))
                 return set_error(ret_error, -EINVAL, "%s: not a valid https URL", url);
-        h = curl_easy_init();
-        if (!h)
+        r = curl_library_open(&s.lib, ret_error);
+        if (r < 0)
+                return r;
+        s.h = s.lib.easy_init();
+        if (!s.h)
                 return -ENOMEM;
-        headers = curl_slist_append(NULL, "Accept: application/x.ubuntu.assertion");
-        if (!headers)
+        s.headers = s.lib.slist_append(NULL, "Accept: application/x.ubuntu.assertion");
+        if (!s.headers)
                 return -ENOMEM;
         if (if_none_match && etag_is_usable(if_none_match, strlen(if_none_match))) {
                 if (asprintf(&condition, "If-None-Match: %s", if_none_match) < 0)
                         return -ENOMEM;
-                struct curl_slist *l = curl_slist_append(headers, condition);
+                struct curl_slist *l = s.lib.slist_append(s.headers, condition);
                 if (!l)
                         return -ENOMEM;
-                headers = l;
+                s.headers = l;
         }
-        r = configure(h, c, url, headers, &t, errbuf);
+        r = configure(&s, c, url, &t, errbuf);
         if (r == -ETIMEDOUT)
                 return set_error(ret_error, r, "%s: not fetched: the poll's time (fleet.timeout) is up",
                                  url);
@@ -276,13 +284,13 @@ int fleet_fetch(FleetClient *c, const char *url, const char *if_none_match, Flee
                 return set_error(ret_error, r, "%s: cannot set up the transfer", url);
 
         c->n_requests++;
-        CURLcode code = curl_easy_perform(h);
+        CURLcode code = s.lib.easy_perform(s.h);
         if (code != CURLE_OK) {
-                r = map_curl_error(code, &t, c, url, errbuf[0] ? errbuf : curl_easy_strerror(code),
+                r = map_curl_error(code, &t, c, url, errbuf[0] ? errbuf : s.lib.easy_strerror(code),
                                    ret_error);
                 goto fail;
         }
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        s.lib.easy_getinfo(s.h, CURLINFO_RESPONSE_CODE, &status);
         if (status == 404) {
                 r = set_error(ret_error, -ENOENT, "%s: not found on the server (HTTP 404)", url);
                 goto fail;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "file-util.h"
 #include "user-name.h"
@@ -38,7 +39,8 @@ static int intent_path(const char *root, const char *user_name, char **ret)
         return asprintf(ret, "%s/%s.intent", dir, user_name) < 0 ? -ENOMEM : 0;
 }
 
-int intent_begin(const char *root, IntentOperation operation, const char *user_name, json_t *record)
+static int intent_write(const char *root, IntentOperation operation, const char *user_name, json_t *record,
+                        bool sync)
 {
         _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
         json_t *o;
@@ -66,26 +68,77 @@ int intent_begin(const char *root, IntentOperation operation, const char *user_n
         json_decref(o);
         if (!text)
                 return -ENOMEM;
-        return write_file_atomic(AT_FDCWD, path, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1);
+        return (sync ? write_file_atomic : write_file_atomic_unsynced)(AT_FDCWD, path, text, strlen(text),
+                                                                       0600, (uid_t) -1, (gid_t) -1);
 }
 
-int intent_end(const char *root, const char *user_name)
+int intent_begin(const char *root, IntentOperation operation, const char *user_name, json_t *record)
 {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
+        return intent_write(root, operation, user_name, record, true);
+}
+
+static int journal_dir_open(const char *root)
+{
+        _cleanup_free_ char *dir = NULL;
+        int fd, r = path_join_root(root, INTENT_JOURNAL_DIR, &dir);
+
+        if (r < 0)
+                return r;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int intent_begin_many(const char *root, IntentOperation operation, char *const *user_names, size_t n)
+{
         _cleanup_close_ int dir_fd = -1;
+        int r = 0;
+
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = intent_write(root, operation, user_names[i], NULL, false);
+        if (r >= 0) {
+                dir_fd = journal_dir_open(root);
+                r = dir_fd;
+        }
+        /* All entries durable before any of their operations starts: one journal commit for the lot. */
+        if (r >= 0 && syncfs(dir_fd) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) intent_end_many(root, user_names, n);
+        return r < 0 ? r : 0;
+}
+
+static int intent_remove(const char *root, const char *user_name)
+{
+        _cleanup_free_ char *path = NULL;
         int r = intent_path(root, user_name, &path);
 
         if (r < 0)
                 return r;
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        /* The completion is durable only once the directory entry is gone on disk too. */
-        if (path_join_root(root, INTENT_JOURNAL_DIR, &dir) >= 0) {
-                dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dir_fd >= 0)
-                        (void) fsync(dir_fd);
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int intent_end_many(const char *root, char *const *user_names, size_t n)
+{
+        _cleanup_close_ int dir_fd = -1;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int k = intent_remove(root, user_names[i]);
+                if (k < 0 && r >= 0)
+                        r = k;
         }
-        return 0;
+        /* The completion is durable only once the directory entries are gone on disk too. */
+        dir_fd = journal_dir_open(root);
+        if (dir_fd >= 0)
+                (void) fsync(dir_fd);
+        return r;
+}
+
+int intent_end(const char *root, const char *user_name)
+{
+        return intent_end_many(root, (char *const[]){ (char *) user_name }, 1);
 }
 
 static int intent_parse(const char *text, size_t size, Intent *ret)

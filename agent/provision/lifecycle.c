@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crash-point.h"
+#include "create-batch.h"
 #include "file-util.h"
 #include "grant-convert.h"
 #include "grant-policy.h"
@@ -69,24 +70,6 @@ static int journal_error(RecordError *err, int r, const char *what)
         return r;
 }
 
-static int create_user(Provisioner *p, json_t *record, const char *user_name, RecordError *err)
-{
-        int r;
-
-        r = intent_begin(p->root, INTENT_CREATE, user_name, NULL);
-        if (r < 0)
-                return journal_error(err, r, "write");
-        crash_point("provision-create:journaled");
-        r = home_create(p->home, record, NULL, err);
-        if (r < 0) {
-                (void) intent_end(p->root, user_name);
-                return r;
-        }
-        crash_point("provision-create:created");
-        r = intent_end(p->root, user_name);
-        return r < 0 ? journal_error(err, r, "close the entry in") : r;
-}
-
 static int update_user(Provisioner *p, json_t *record, const char *user_name, RecordError *err)
 {
         int r;
@@ -127,9 +110,10 @@ static int remove_user(Provisioner *p, const char *user_name, RecordError *err)
         return r < 0 ? journal_error(err, r, "close the entry in") : r;
 }
 
-/* Applies one system-user assertion that the policy accepted. */
+/* Applies one system-user assertion that the policy accepted. A new user is queued in creates (made with the
+ * rest of the batch, create-batch.h); an update or a revocation happens now. */
 static int apply_grant(Provisioner *p, ProvisionReport *report, UserResult *e, const SystemUser *u,
-                       const Assertion *a)
+                       const Assertion *a, CreateBatch *creates)
 {
         _cleanup_json_ json_t *record = NULL, *old = NULL;
         _cleanup_free_ char *error = NULL;
@@ -148,11 +132,7 @@ static int apply_grant(Provisioner *p, ProvisionReport *report, UserResult *e, c
                                 return user_result_set(report, e, PROVISION_REFUSED, -EEXIST,
                                                        "user name \"%s\" is already taken in %s",
                                                        u->username, *f);
-                r = create_user(p, record, u->username, &err);
-                if (r < 0)
-                        return user_result_set(report, e, PROVISION_REFUSED, r, "cannot create the home: %s",
-                                               err.message[0] ? err.message : strerror(-r));
-                return user_result_set(report, e, PROVISION_CREATED, 0, NULL);
+                return create_batch_add(creates, u->username, record, (size_t) (e - report->users));
         }
         if (r < 0)
                 return user_result_set(report, e, PROVISION_REFUSED, r,
@@ -215,7 +195,8 @@ static int revoke_if_superseded(Provisioner *p, ProvisionReport *report, UserRes
 }
 
 /* One grant: its typed view, the device's rules, then create / update / revoke / skip. */
-static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionReport *report)
+static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionReport *report,
+                     CreateBatch *creates)
 {
         _cleanup_system_user_ SystemUser *u = NULL;
         GrantDecision decision = {};
@@ -233,6 +214,12 @@ static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionR
                                        assertion_error_format(&aerr, text, sizeof(text)));
         if (!(e->user_name = strdup(u->username)))
                 return -ENOMEM;
+        /* A second grant for a user this batch is about to make is decided against the made user. */
+        if (create_batch_has(creates, u->username)) {
+                r = create_batch_run(p, report, creates); /* adds no report entry: e stays valid */
+                if (r < 0)
+                        return r;
+        }
         /* The administrator's word on this device outranks every grant, whichever source brought it. */
         if (deny_list_find(&p->denied, u->username))
                 return user_result_set(report, e, strict ? PROVISION_REFUSED : PROVISION_SKIPPED,
@@ -241,7 +228,7 @@ static int apply_one(Provisioner *p, const Assertion *a, bool strict, ProvisionR
         /* At the check time of the signatures: a clock that says 1970 is not taken for the truth. */
         switch (grant_policy_check(p->device, u, provisioner_check_time(p), &decision)) {
         case GRANT_APPLIES:
-                return apply_grant(p, report, e, u, a);
+                return apply_grant(p, report, e, u, a, creates);
         case GRANT_PENDING_SERIAL:
                 return user_result_set(report, e, PROVISION_PENDING, 0, "%s", decision.reason);
         case GRANT_EXPIRED:
@@ -273,12 +260,15 @@ static int refuse_without_device(Provisioner *p, ProvisionReport *report)
 int provision_apply_grants(Provisioner *p, const Assertion *const *grants, size_t n, bool strict,
                            ProvisionReport *report)
 {
+        _cleanup_(create_batch_done) CreateBatch creates = {};
         int r = 0;
 
         if (n > 0 && !p->device)
                 return refuse_without_device(p, report);
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = apply_one(p, grants[i], strict, report);
+                r = apply_one(p, grants[i], strict, report, &creates);
+        if (r >= 0)
+                r = create_batch_run(p, report, &creates);
         return r;
 }
 

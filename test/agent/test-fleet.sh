@@ -46,6 +46,14 @@ body_max=$(($(sed -n 's/^#define FLEET_BODY_MAX *(\([0-9]*\) \* \([0-9]*\) \* \(
         "$SOURCE_DIR/agent/fleet/fleet.h")))
 [ "$body_max" -gt 0 ] || fail "cannot read FLEET_BODY_MAX from agent/fleet/fleet.h"
 
+# libcurl is loaded by the first pull (agent/fleet/curl-library.h), not linked: every other start of the
+# tools stays free of its ~30 libraries. The pulls below prove the loaded library works.
+for exe in "$corehomectl" "$BUILD_DIR/agent/corehomed"; do
+        needed=$(readelf -d "$exe" | grep '(NEEDED)') || fail "readelf -d $exe"
+        ! grep -q libcurl <<<"$needed" || fail "$(basename "$exe") links libcurl: $(grep libcurl <<<"$needed")"
+done
+ok "corehomectl and corehomed do not link libcurl"
+
 # --- certificates: a CA, a server certificate for 127.0.0.1/localhost, and an unrelated CA ---
 pki="$scratch/pki"
 mkdir -p "$pki"
