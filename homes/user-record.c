@@ -115,6 +115,20 @@ const char *user_record_user_name(json_t *record)
         return json_string_value(json_object_get(record, "userName"));
 }
 
+uint64_t user_record_end(json_t *record, const char *extension)
+{
+        json_t *not_after = json_object_get(record, "notAfterUSec");
+        json_t *until = json_object_get(json_object_get(record, extension), "until");
+
+        if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
+                return UINT64_MAX;
+        uint64_t end = (uint64_t) json_integer_value(not_after);
+        if (json_is_integer(until) && json_integer_value(until) >= 0 &&
+            (uint64_t) json_integer_value(until) < end)
+                end = (uint64_t) json_integer_value(until);
+        return end;
+}
+
 bool user_record_last_change_usec(json_t *record, uint64_t *ret)
 {
         json_t *v = json_object_get(record, "lastChangeUSec");

@@ -115,3 +115,9 @@ int user_record_set_binding(json_t *record, const char *machine_id, uid_t uid, g
 /* Convenience accessors on validated records (NULL / false when absent). */
 const char *user_record_user_name(json_t *record);
 bool user_record_last_change_usec(json_t *record, uint64_t *ret);
+
+/* When record's user ends: notAfterUSec, or the extension object's "until" when that is earlier (a service
+ * whose exact end is finer than what it can put in notAfterUSec, as corehomed's grants: grant_record_end()
+ * in agent/grant/grant-convert.h says why). Without notAfterUSec the record has no end: UINT64_MAX (the
+ * extension alone ends nothing). */
+uint64_t user_record_end(json_t *record, const char *extension);

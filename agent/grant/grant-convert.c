@@ -148,16 +148,7 @@ static usec_t day_boundary_after(usec_t t)
 
 usec_t grant_record_end(json_t *record)
 {
-        json_t *not_after = json_object_get(record, "notAfterUSec");
-        json_t *until = json_object_get(json_object_get(record, GRANT_RECORD_EXTENSION), "until");
-
-        if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
-                return USEC_INFINITY;
-        usec_t end = (usec_t) json_integer_value(not_after);
-        if (json_is_integer(until) && json_integer_value(until) >= 0 &&
-            (usec_t) json_integer_value(until) < end)
-                end = (usec_t) json_integer_value(until);
-        return end;
+        return user_record_end(record, GRANT_RECORD_EXTENSION);
 }
 
 static int build_record(const SystemUser *u, const Assertion *a, const Config *config,

@@ -11,16 +11,7 @@
 
 usec_t userdb_record_end(json_t *host_record)
 {
-        json_t *not_after = json_object_get(host_record, "notAfterUSec");
-        json_t *until = json_object_get(json_object_get(host_record, USERDB_SERVED_EXTENSION), "until");
-
-        if (!json_is_integer(not_after) || json_integer_value(not_after) < 0)
-                return USEC_INFINITY;
-        usec_t end = (usec_t) json_integer_value(not_after);
-        if (json_is_integer(until) && json_integer_value(until) >= 0 &&
-            (usec_t) json_integer_value(until) < end)
-                end = (usec_t) json_integer_value(until);
-        return end;
+        return user_record_end(host_record, USERDB_SERVED_EXTENSION);
 }
 
 int userdb_record_binding_uid(json_t *host_record, const char *machine_id, uid_t *ret)

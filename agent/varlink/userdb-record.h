@@ -15,9 +15,9 @@
  * repeated here so the service does not depend on the grant code (a test keeps the two equal). */
 #define USERDB_SERVED_EXTENSION "io.corehomed.grant"
 
-/* When the user of host_record ends: the extension's until when the record has notAfterUSec, the earlier of
- * the two (grant_record_end() in agent/grant/grant-convert.h says why notAfterUSec is rounded up to a day;
- * a test keeps the two functions equal). USEC_INFINITY when the record has no end. */
+/* When the user of host_record ends: user_record_end() with the served extension (the rule is the engine's,
+ * shared with grant_record_end(); a test keeps the extension names equal). USEC_INFINITY when the record has
+ * no end. */
 usec_t userdb_record_end(json_t *host_record);
 
 /* The uid of host_record's binding for machine_id. -EBADMSG without one. */

@@ -700,7 +700,8 @@ static void lookups_end_at_the_grant_until_not_at_not_after(void **state)
         assert_string_equal(json_string_value(json_object_get(single_record(there), "userName")), "there");
 }
 
-/* The service's copy of the end (varlink does not depend on the grant code) answers as the grant code's. */
+/* The service reads the end with its own copy of the extension name (varlink does not depend on the grant
+ * code): it must answer as the grant code does. */
 static void record_end_is_the_grant_record_end(void **state)
 {
         const char *const records[] = {

@@ -6,12 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "openpgp-packet.h"
 #include "openpgp-test-util.h"
 #include "public-key.h"
+#include "signature-verify-many.h"
 #include "signature-verify.h"
 
 /* The public key carried by assertion `index` of a vector file (an account-key). */
@@ -316,6 +318,52 @@ static void test_public_key_from_account_key_assertion(void **state)
         assert_int_equal(public_key_from_assertion(m, &none, &err), -EBADMSG);
 }
 
+/* Many checks on every CPU answer exactly as one by one: good signatures, altered content, the wrong key,
+ * each many times over, several keys at once (each helper thread makes copies of its own). */
+static void test_many_checks_answer_as_one_by_one(void **state)
+{
+        _cleanup_public_key_ PublicKey *root = key_load("testrootorg-root.account-key", 0);
+        _cleanup_public_key_ PublicKey *dev1 = key_load("developer1.account-key", 0);
+        _cleanup_assertion_ Assertion *account = assertion_load("developer1-22-auto-import.assert", 0);
+        _cleanup_assertion_ Assertion *key = assertion_load("developer1-22-auto-import.assert", 1);
+        _cleanup_assertion_ Assertion *user = assertion_load("developer1-22-auto-import.assert", 2);
+        _cleanup_assertion_ Assertion *altered = assertion_load("developer1-22-auto-import.assert", 2);
+        _cleanup_assertion_ Assertion *model = assertion_load("developer1-20-signed.model", 0);
+        const struct {
+                const Assertion *a;
+                const PublicKey *k;
+                int expected;
+        } cases[] = {
+                { account, root, 0 },
+                { key, root, 0 },
+                { user, dev1, 0 },
+                { model, dev1, 0 },
+                { altered, dev1, -EKEYREJECTED },
+                { model, root, -ENOKEY },
+        };
+        SignatureCheck checks[6 * 20];
+        unsigned seen[3] = {};
+
+        altered->content[altered->content_size / 2] ^= 1;
+        for (size_t i = 0; i < ELEMENTSOF(checks); i++)
+                checks[i] = (SignatureCheck){ .assertion = cases[i % 6].a, .key = cases[i % 6].k };
+        unsigned threads = signature_verify_many(checks, ELEMENTSOF(checks));
+        if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+                assert_true(threads > 1);
+        for (size_t i = 0; i < ELEMENTSOF(checks); i++) {
+                AssertionError err = {};
+                assert_true(checks[i].checked);
+                assert_int_equal(checks[i].result, cases[i % 6].expected);
+                assert_int_equal(assertion_verify_signature(cases[i % 6].a, cases[i % 6].k, &err),
+                                 checks[i].result);
+                assert_string_equal(err.message, checks[i].error.message);
+                seen[checks[i].result == 0 ? 0 : checks[i].result == -EKEYREJECTED ? 1 : 2]++;
+        }
+        assert_int_equal(seen[0], 4 * 20);
+        assert_int_equal(seen[1], 20);
+        assert_int_equal(seen[2], 20);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -332,6 +380,7 @@ int main(void)
                 cmocka_unit_test(test_assertion_verifies_with_named_key),
                 cmocka_unit_test(test_wrong_key_refused_by_id_before_crypto),
                 cmocka_unit_test(test_public_key_from_account_key_assertion),
+                cmocka_unit_test(test_many_checks_answer_as_one_by_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

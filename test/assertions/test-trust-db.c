@@ -14,9 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assertion-sign.h"
 #include "assertion-store.h"
 #include "file-util.h"
+#include "json-util.h"
 #include "macros.h"
+#include "signature-verify-many.h"
 #include "trust-db.h"
 
 #define T_2016_06 ((usec_t) 1464739200ULL * USEC_PER_SEC) /* 2016-06-01, while the "old" key was valid */
@@ -832,11 +835,106 @@ static void test_build_time_floor_is_the_configured_one(void **state)
                          strtoull(configured_build_floor, NULL, 10) * USEC_PER_SEC);
 }
 
+/* A batch large enough to have its signatures checked in parallel ahead of the chain (trust-batch.c,
+ * signature-verify-many.h) decides as a small one: 40 grants signed here with the test brand's key, with the
+ * brand's account-key in the same batch (checked ahead against a key still to be decided) and then stored
+ * (checked ahead against a stored key); one grant altered after signing is refused as a bad signature. */
+static void sign_grants(const char *gnupg_home, unsigned n, unsigned altered, char ***ret_paths)
+{
+        _cleanup_signing_key_ SigningKey *key = NULL;
+        AssertionError err = {};
+        char **paths = calloc(n + 1, sizeof(char *));
+
+        assert_non_null(paths);
+        if (signing_key_open(gnupg_home, "corehomed-test-brand", &key, &err) < 0)
+                fail_msg("%s", err.message);
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_json_ json_t *h = json_pack(
+                        "{s:s, s:s, s:s, s:[s], s:[s], s:s, s:s}", "type", "system-user", "authority-id",
+                        "acme", "brand-id", "acme", "series", "16", "models", "appliance-1", "since",
+                        "2016-01-01T00:00:00Z", "until", "2030-01-01T00:00:00Z");
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+
+                assert_non_null(h);
+                /* distinct primary keys: grant<i>@example.com, user names user<i> */
+                char email[64], user[32];
+                snprintf(email, sizeof(email), "grant%u@example.com", i);
+                snprintf(user, sizeof(user), "user%u", i);
+                assert_int_equal(json_object_set_new(h, "email", json_string(email)), 0);
+                assert_int_equal(json_object_set_new(h, "username", json_string(user)), 0);
+                if (assertion_sign(key, h, NULL, 0, &text, &size, &err) < 0)
+                        fail_msg("%s", err.message);
+                if (i == altered) /* after signing: grant7 -> grunt7, which the signature does not cover */
+                        strstr(text, "email: grant")[9] = 'u';
+                assert_true(asprintf(&paths[i], "%s/grant%u.assert", gnupg_home, i) > 0);
+                assert_int_equal(write_file_atomic(AT_FDCWD, paths[i], text, size, 0644, -1, -1), 0);
+        }
+        *ret_paths = paths;
+}
+
+static void test_big_batch_checked_in_parallel_decides_as_a_small_one(void **state)
+{
+        char home[] = "/tmp/corehomed-trust-gnupg-XXXXXX";
+        _cleanup_free_ char *secret = NULL;
+        char **grants = NULL, *paths[64] = {};
+        TestRoot root;
+        TrustReport *r;
+        size_t n = 0;
+
+        assert_non_null(mkdtemp(home));
+        assert_true(asprintf(&secret, "%s/keys/test-brand.secret.asc", getenv("FIXTURES_DIR")) > 0);
+        run("gpg --batch --quiet --homedir '%s' --import '%s' 2>/dev/null", home, secret);
+        sign_grants(home, 40, 7, &grants);
+        assert_true(40 + 2 >= SIGNATURE_VERIFY_PARALLEL_MIN);
+
+        setup_our_root(&root);
+        paths[n++] = fixture("acme.account");
+        paths[n++] = fixture("acme.account-key");
+        for (unsigned i = 0; i < 40; i++)
+                paths[n++] = strdup(grants[i]);
+        r = import_files(&root, T_2026_11, paths, true);
+        assert_int_equal(r->n, 42);
+        assert_int_equal(r->n_refused, 1);
+        assert_int_equal(r->verdicts[2 + 7].kind, TRUST_VERDICT_REFUSED);
+        assert_int_equal(r->verdicts[2 + 7].error, -EKEYREJECTED);
+        assert_non_null(strstr(r->verdicts[2 + 7].reason, "bad signature"));
+        for (size_t i = 0; i < 42; i++)
+                if (i != 2 + 7)
+                        assert_int_equal(r->verdicts[i].kind, TRUST_VERDICT_ADDED);
+        assert_false(r->committed);
+        trust_report_free(r);
+
+        /* The chain stored first, the 39 good grants then: all checked ahead against the stored key. */
+        char *chain[] = { paths[0], paths[1], NULL };
+        r = import_files(&root, T_2026_11, chain, true);
+        assert_true(r->committed);
+        trust_report_free(r);
+        free(paths[2 + 7]);
+        memmove(&paths[2 + 7], &paths[2 + 8], (n - (2 + 8) + 1) * sizeof(char *));
+        n--;
+        r = import_files(&root, T_2026_11, paths + 2, true);
+        assert_int_equal(r->n, 39);
+        assert_int_equal(r->n_refused, 0);
+        for (size_t i = 0; i < 39; i++)
+                assert_int_equal(r->verdicts[i].kind, TRUST_VERDICT_ADDED);
+        assert_true(r->committed);
+        trust_report_free(r);
+
+        free_paths(paths);
+        for (unsigned i = 0; i < 40; i++)
+                free(grants[i]);
+        free(grants);
+        root_cleanup(&root);
+        run("rm -rf '%s'", home);
+}
+
 int main(int argc, char **argv)
 {
         configured_build_floor = argc > 1 ? argv[1] : NULL;
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_chain_in_any_order_is_accepted_and_reimport_is_a_no_op),
+                cmocka_unit_test(test_big_batch_checked_in_parallel_decides_as_a_small_one),
                 cmocka_unit_test(test_unknown_signer_is_refused_and_nothing_is_stored),
                 cmocka_unit_test(test_key_of_an_unknown_authority_is_refused),
                 cmocka_unit_test(test_expired_key_is_refused_but_valid_in_its_window),
