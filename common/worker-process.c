@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "worker-process.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,16 +17,54 @@
 #include "file-util.h"
 #include "macros.h"
 
-static _Noreturn void worker_child(WorkerChildFunction child, void *userdata, int out_fd, pid_t parent)
+static bool fd_is_random_device(int fd)
+{
+        char link[32], target[32];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        return streq(target, "/dev/urandom") || streq(target, "/dev/random");
+}
+
+/* Closes every descriptor above 2 but keep, and (keep_random_devices) the random devices. */
+static void close_inherited_fds(int keep, bool keep_random_devices)
+{
+        DIR *d = keep_random_devices ? opendir("/proc/self/fd") : NULL;
+        struct dirent *de;
+
+        if (!d) {
+                /* Without /proc the random devices go too: libcryptsetup then fails loudly, never silently.
+                 */
+                if (keep > 3)
+                        (void) close_range(3, (unsigned) keep - 1, 0);
+                (void) close_range((unsigned) keep + 1, ~0U, 0);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+
+                if (*end || end == de->d_name || fd < 3 || fd == keep || fd == dirfd(d) ||
+                    fd_is_random_device((int) fd))
+                        continue;
+                (void) close((int) fd);
+        }
+        closedir(d);
+}
+
+static _Noreturn void worker_child(const WorkerProcess *w, WorkerChildFunction child, void *userdata,
+                                   int out_fd, pid_t parent)
 {
         sigset_t none;
 
         /* The worker must not outlive the daemon, nor hold its sockets or other pipes open. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
-        if (out_fd > 3)
-                (void) close_range(3, (unsigned) out_fd - 1, 0);
-        (void) close_range((unsigned) out_fd + 1, ~0U, 0);
+        close_inherited_fds(out_fd, w->keep_random_devices);
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -52,7 +93,7 @@ int worker_process_fork(WorkerProcess *w, WorkerChildFunction child, void *userd
                 return r;
         }
         if (w->pid == 0)
-                worker_child(child, userdata, wfd, parent);
+                worker_child(w, child, userdata, wfd, parent);
 
         w->pipe_fd = TAKE_FD(rfd);
         /* A pidfd tells the loop when the worker exits without SIGCHLD handling, and cannot be confused

@@ -20,6 +20,11 @@ typedef struct WorkerProcess {
         bool reaped;     /* waited for: pid is free again */
         int exit_code;   /* once reaped: waitid()'s si_code (CLD_EXITED, CLD_KILLED, ...) */
         int exit_status; /* once reaped: the exit status or the signal */
+        /* Set before forking: the child keeps its descriptors of the kernel's random devices. libcryptsetup
+         * opens /dev/urandom once per process (at its first crypt_init()) and reads it for every salt and
+         * key later: a worker forked after the daemon used libcryptsetup must keep it, or adding a keyslot
+         * fails with "Error reading from RNG" (found by the VM test: a re-key after a password change). */
+        bool keep_random_devices;
 } WorkerProcess;
 
 #define WORKER_PROCESS_INIT ((WorkerProcess){ .pidfd = -1, .pipe_fd = -1 })
@@ -28,7 +33,8 @@ typedef struct WorkerProcess {
 typedef int (*WorkerChildFunction)(int out_fd, void *userdata);
 
 /* Forks a child that runs child(out_fd, userdata) and exits with what it returns. In the child, before
- * child() runs: it is SIGKILLed when the parent dies, every other file descriptor is closed, and the
+ * child() runs: it is SIGKILLed when the parent dies, every other file descriptor is closed (but the
+ * random devices with keep_random_devices), and the
  * signal mask is empty (a daemon blocks the signals its loop handles; the worker is an ordinary process).
  * In the parent: pid, pidfd and pipe_fd are set. w must be WORKER_PROCESS_INIT. */
 int worker_process_fork(WorkerProcess *w, WorkerChildFunction child, void *userdata);

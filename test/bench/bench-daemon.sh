@@ -20,6 +20,7 @@ trust="$fixtures/trust"
 corehomed="$builddir/agent/corehomed"
 corehomectl="$builddir/agent/corehomectl"
 make_homes="$builddir/test/make-bench-homes"
+sign_many="$builddir/test/sign-many"
 probe="$src/test/agent/userdb-probe.py"
 plugs=${DAEMON_BENCH_PLUGS:-20}
 users=${DAEMON_BENCH_USERS:-500}
@@ -29,7 +30,7 @@ skip() {
         exit 0
 }
 [ "$(id -u)" = 0 ] || skip "needs root (loop devices, mounts, sockets in /run/systemd/userdb)"
-for exe in "$corehomed" "$corehomectl" "$make_homes"; do
+for exe in "$corehomed" "$corehomectl" "$make_homes" "$sign_many"; do
         [ -x "$exe" ] || skip "$exe is not built"
 done
 for tool in losetup partx mkfs.ext4 udevadm gpg getent python3; do
@@ -202,27 +203,51 @@ PY
 stop_daemon
 
 # --- a daemon with $users users ---
-# On tmpfs: creating hundreds of homes (each fsync'ed) on a busy disk would dominate the run, and RSS does not
-# depend on the disk. Homes are made in shards of 100 (the engine's UID choice reads every home already in
-# the root) in roots sharing the engine key, then moved into one root.
+# Made through the real pipeline: $users system-users signed with the test brand's key (sign-many: one
+# GnuPG context), `corehomectl import` of them with the brand's chain, one `create-user --known` (one batch:
+# docs/lifecycle.md). homed's UID range holds 513 homes; above that make-bench-homes makes engine homes with
+# UIDs outside the range (DAEMON_BENCH_USERS > 513, for RSS figures). On tmpfs: the disk is not what this
+# measures.
 big="$scratch/big"
 mkdir "$big"
 mount -t tmpfs -o size=512m,mode=0755 corehomed-bench "$big"
 root="$big/root"
 new_root "$root" removable
-shard=100
-"$make_homes" "$root" 1 $((users < shard ? users : shard)) benchu || fail "cannot create homes"
-for ((first = shard + 1; first <= users; first += shard)); do
-        last=$((first + shard - 1 < users ? first + shard - 1 : users))
-        s="$big/shard$first"
-        mkdir -p "$s/etc" "$s/var/lib/corehomed"
-        cp /etc/machine-id "$s/etc/machine-id"
-        cp -p "$root/var/lib/corehomed/io.corehomed.private" "$s/var/lib/corehomed/"
-        "$make_homes" "$s" "$first" "$last" benchu || fail "cannot create homes $first..$last"
-        mv "$s"/var/lib/systemd/home/benchu*.identity "$root/var/lib/systemd/home/"
-        mv "$s"/home/benchu*.homedir "$root/home/"
-        rm -rf "$s"
-done
+if [ "$users" -le 513 ]; then
+        mkdir "$scratch/signed" "$scratch/import"
+        for i in $(seq -f '%04g' 1 "$users"); do
+                printf '{"type":"system-user","authority-id":"acme","brand-id":"acme","email":"benchu%s@example.com","series":["16"],"models":["appliance-1"],"username":"benchu%s","password":"$6$S4ltS4ltS4lt$JJMkHPPOCWwCYm72g0S.IG547HUVw6XxyeKRXzEYaPBzYkq9lVZhMtUFGYUuEKiEIEDnpPkYRiZCYzXNwExfC.","since":"2016-01-01T00:00:00Z","until":"2030-01-01T00:00:00Z"}\n' "$i" "$i"
+        done | "$sign_many" "$GNUPGHOME" corehomed-test-brand "$scratch/signed" || fail "cannot sign $users grants"
+        k=0
+        for f in "$scratch/signed"/*.assert; do # 63 to a file: a stream holds at most 64
+                part="$scratch/import/$((k / 63)).assert"
+                [ ! -s "$part" ] || echo >>"$part"
+                cat "$f" >>"$part"
+                k=$((k + 1))
+        done
+        "$corehomectl" --root="$root" import "$trust/acme.account" "$trust/acme.account-key" \
+                "$scratch/import"/*.assert >/dev/null || fail "cannot import $users grants"
+        start=$(date +%s%N)
+        "$corehomectl" --root="$root" create-user --known >"$scratch/created" || fail "create-user --known failed"
+        end=$(date +%s%N)
+        n=$(grep -c ': created$' "$scratch/created" || true)
+        [ "$n" = "$users" ] || fail "create-user --known created $n of $users users"
+        echo "daemon-bench-users-created: $users users in $(((end - start) / 1000000)) ms (create-user --known, one batch)"
+else # in shards of 100 (make-bench-homes creates one home at a time), moved into one root
+        shard=100
+        "$make_homes" "$root" 1 "$shard" benchu || fail "cannot create homes"
+        for ((first = shard + 1; first <= users; first += shard)); do
+                last=$((first + shard - 1 < users ? first + shard - 1 : users))
+                s="$big/shard$first"
+                mkdir -p "$s/etc" "$s/var/lib/corehomed"
+                cp /etc/machine-id "$s/etc/machine-id"
+                cp -p "$root/var/lib/corehomed/io.corehomed.private" "$s/var/lib/corehomed/"
+                "$make_homes" "$s" "$first" "$last" benchu || fail "cannot create homes $first..$last"
+                mv "$s"/var/lib/systemd/home/benchu*.identity "$root/var/lib/systemd/home/"
+                mv "$s"/home/benchu*.homedir "$root/home/"
+                rm -rf "$s"
+        done
+fi
 n=$(find "$root/var/lib/systemd/home" -name 'benchu*.identity' | wc -l)
 [ "$n" = "$users" ] || fail "$n homes instead of $users"
 
