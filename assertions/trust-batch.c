@@ -38,10 +38,8 @@ typedef struct Candidate {
         PublicKey *public_key;
         char *key_name; /* account-keys: trust_key_name() */
         unsigned accepted_order;
-        /* The signature checked ahead against this key (batch_verify_signatures()), with its outcome. */
-        const PublicKey *verified_with;
-        int signature_result;
-        AssertionError signature_error;
+        /* The signature checked ahead (batch_verify_signatures()): its check, NULL when not checked. */
+        const SignatureCheck *checked;
 } Candidate;
 
 typedef struct BatchCheck {
@@ -50,9 +48,10 @@ typedef struct BatchCheck {
         size_t n;
         TrustReport *report;
         unsigned n_accepted;
-        StringMap *by_key;    /* store key -> the candidate kept for it */
-        StringMap *by_key_id; /* account-key id -> the candidate kept for it */
-        StringMap *names;     /* account-key name (trust_key_name()) -> candidate accepted with it */
+        StringMap *by_key;      /* store key -> the candidate kept for it */
+        StringMap *by_key_id;   /* account-key id -> the candidate kept for it */
+        StringMap *names;       /* account-key name (trust_key_name()) -> candidate accepted with it */
+        SignatureCheck *checks; /* the signatures checked ahead, owned */
 } BatchCheck;
 
 static void candidate_done(Candidate *c)
@@ -352,13 +351,13 @@ static const PublicKey *likely_signer(BatchCheck *b, const Candidate *c)
  * verifying again). Small batches are checked inline: threads would cost more than they save. */
 static int batch_verify_signatures(BatchCheck *b)
 {
-        _cleanup_free_ SignatureCheck *checks = NULL;
         _cleanup_free_ size_t *which = NULL;
+        SignatureCheck *checks;
         size_t n = 0;
 
         if (b->n < SIGNATURE_VERIFY_PARALLEL_MIN)
                 return 0;
-        checks = calloc(b->n, sizeof(*checks));
+        checks = b->checks = calloc(b->n, sizeof(*checks));
         which = calloc(b->n, sizeof(*which));
         if (!checks || !which)
                 return -ENOMEM;
@@ -374,12 +373,8 @@ static int batch_verify_signatures(BatchCheck *b)
         if (n < SIGNATURE_VERIFY_PARALLEL_MIN)
                 return 0;
         (void) signature_verify_many(checks, n);
-        for (size_t k = 0; k < n; k++) {
-                Candidate *c = &b->candidates[which[k]];
-                c->verified_with = checks[k].key;
-                c->signature_result = checks[k].result;
-                c->signature_error = checks[k].error;
-        }
+        for (size_t k = 0; k < n; k++)
+                b->candidates[which[k]].checked = &checks[k];
         return 0;
 }
 
@@ -526,9 +521,9 @@ static TryResult try_candidate(BatchCheck *b, Candidate *c)
         if (tr == TRY_WAIT || c->state == CANDIDATE_DONE)
                 return tr;
 
-        if (c->verified_with && c->verified_with == signer.public_key) {
-                r = c->signature_result;
-                err = c->signature_error;
+        if (c->checked && c->checked->key == signer.public_key) {
+                r = c->checked->result;
+                err = c->checked->error;
         } else
                 r = assertion_verify_signature(a, signer.public_key, &err);
         if (r < 0) {
@@ -648,6 +643,7 @@ static int batch_run(TrustDb *db, const AssertionList *batch, bool commit, Trust
         string_map_free(b.by_key);
         string_map_free(b.by_key_id);
         string_map_free(b.names);
+        free(b.checks);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(report);
