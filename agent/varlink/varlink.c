@@ -52,11 +52,17 @@ struct VarlinkServer {
         /* The run ring: the peers with a connection that has a message to handle (or a step to take after
          * an async answer), each taking one turn in order; points to the one whose turn is next. */
         VarlinkPeer *ring;
-        /* Runs one turn. A timer already due, not a defer source: sd-event runs the pending sources of
-         * equal priority oldest first, and a defer source stays pending from its creation on, so it would
-         * run before any connection that became readable; a due timer becomes pending anew at every
-         * iteration, behind the sources that were ready before it. */
+        /* Run one turn. The next turn after a turn: a timer already due, not a defer source: sd-event runs
+         * the pending sources of equal priority oldest first, and a defer source enabled by the turn itself
+         * would be pending from that turn on, so it would run before any connection that became readable
+         * since; a due timer becomes pending anew at every iteration, behind the sources that were ready
+         * before it. The first turn after the ring was empty: a defer source, enabled by the handler that
+         * found the work (a read, an async answer), so it is as old as that work and runs right after the
+         * sources ready with it; and it costs no timerfd_settime() for the due timer to be armed and moved
+         * back (two per lookup, measured in make bench). */
         sd_event_source *run_source;
+        sd_event_source *run_first;
+        bool in_turn;
         sd_event_source *accept_retry_source;
         VarlinkAttached *attached;
         size_t n_attached;
@@ -884,7 +890,9 @@ static void connection_schedule(VarlinkConnection *c)
                 peer_ring_insert(p);
         }
         p->run_tail = c;
-        (void) sd_event_source_set_enabled(p->server->run_source, SD_EVENT_ONESHOT);
+        /* Within a turn, the turn's end arms the timer when the ring is not empty. */
+        if (!p->server->in_turn)
+                (void) sd_event_source_set_enabled(p->server->run_first, SD_EVENT_ONESHOT);
 }
 
 static void connection_unschedule(VarlinkConnection *c)
@@ -910,20 +918,32 @@ static void connection_unschedule(VarlinkConnection *c)
 
 /* One turn: one message of the next uid in the ring, from the connection of that uid that waited
  * longest. Then the loop runs every other ready source before the next turn. */
-static int on_server_run(sd_event_source *source, uint64_t usec, void *userdata)
+static void server_turn(VarlinkServer *s)
 {
-        VarlinkServer *s = userdata;
         VarlinkPeer *p = s->ring;
         VarlinkConnection *c;
 
         if (!p)
-                return 0;
+                return;
         c = p->run_head;
         s->ring = p->ring_next;
         connection_unschedule(c);
+        s->in_turn = true;
         connection_process(c);
+        s->in_turn = false;
         if (s->ring)
                 (void) sd_event_source_set_enabled(s->run_source, SD_EVENT_ONESHOT);
+}
+
+static int on_server_run(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        server_turn(userdata);
+        return 0;
+}
+
+static int on_server_run_first(sd_event_source *source, void *userdata)
+{
+        server_turn(userdata);
         return 0;
 }
 
@@ -1225,6 +1245,10 @@ int varlink_server_new(sd_event *e, const char *path, mode_t mode, int listen_fd
                 r = sd_event_add_time(e, &s->run_source, CLOCK_MONOTONIC, 0, 1, on_server_run, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->run_source, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &s->run_first, on_server_run_first, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->run_first, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -1238,6 +1262,7 @@ VarlinkServer *varlink_server_free(VarlinkServer *s)
         while (s->connections)
                 connection_free(s->connections);
         sd_event_source_disable_unref(s->run_source);
+        sd_event_source_disable_unref(s->run_first);
         sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
