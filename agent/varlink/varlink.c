@@ -1067,7 +1067,9 @@ static int server_add_connection(VarlinkServer *s, int fd)
         c->output_max = s->limits.output_max;
         c->idle_timeout = s->limits.idle_timeout;
         c->message_timeout = s->limits.message_timeout;
-        r = sd_event_add_io(s->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
+        /* No events yet: connection_settle() below asks for what the connection waits for once its first
+         * read is done (nothing, when a whole call came with the connection). */
+        r = sd_event_add_io(s->event, &c->io_source, c->fd, 0, on_connection_io, c);
         if (r >= 0 && c->idle_timeout != USEC_INFINITY)
                 r = sd_event_add_time_relative(s->event, &c->idle_source, CLOCK_MONOTONIC, c->idle_timeout,
                                                0, on_connection_idle, c);
@@ -1094,6 +1096,15 @@ static int server_add_connection(VarlinkServer *s, int fd)
         s->n_connections++;
         if (c->uid != 0)
                 s->n_unprivileged++;
+
+        /* nss-systemd and userdbctl send their call right after connecting: it is usually here already, and
+         * reading it now saves the loop the wake-up for readability. It is only read: its turn comes from
+         * the run ring as for any other message. */
+        c->dispatching++;
+        if (connection_read(c) < 0)
+                c->dead = true;
+        c->dispatching--;
+        connection_settle(c);
         return 0;
 }
 
