@@ -190,8 +190,7 @@ void daemon_homes_activate(Daemon *d)
 void daemon_homes_bind(Daemon *d)
 {
         Home *home = d->provisioner->home;
-        HomeListEntry *homes = NULL;
-        size_t n = 0;
+        _cleanup_strv_free_ char **unbound = NULL;
         int r;
 
         /* An image preseeded before its first boot has records without a binding; systemd gives the
@@ -205,33 +204,30 @@ void daemon_homes_bind(Daemon *d)
                         r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
                 return;
         }
-        r = home_list(home, &homes, &n);
+        /* The index read every record: only those with our grant extension and no binding for this machine
+         * are candidates. home_bind() checks the signature itself and leaves other signers' records alone.
+         */
+        r = userdb_index_unbound(d->userdb_index, &unbound);
         if (r < 0) {
                 daemon_log(&d->log, LOG_ERR, "cannot list homes to bind them: %s", strerror(-r));
                 return;
         }
-        for (size_t i = 0; i < n; i++) {
+        for (char **name = unbound; name && *name; name++) {
                 RecordError err = {};
                 uid_t uid;
 
-                /* A bound home has its uid in the list. Unbound records do not count as ours there (they do
-                 * not load yet): home_bind() checks the signature itself and leaves other signers' records
-                 * alone. */
-                if (homes[i].uid != (uid_t) -1)
-                        continue;
-                r = home_bind(home, homes[i].user_name, &uid, &err);
+                r = home_bind(home, *name, &uid, &err);
                 if (r == -EPERM)
                         continue;
                 if (r < 0)
-                        daemon_log(&d->log, LOG_ERR, "cannot bind the home of %s to this machine: %s",
-                                   homes[i].user_name, err.message[0] ? err.message : strerror(-r));
+                        daemon_log(&d->log, LOG_ERR, "cannot bind the home of %s to this machine: %s", *name,
+                                   err.message[0] ? err.message : strerror(-r));
                 else if (r > 0)
                         daemon_log(&d->log, LOG_INFO,
                                    "bound the home of %s to this machine (uid %u): it was made before the "
                                    "first boot",
-                                   homes[i].user_name, (unsigned) uid);
+                                   *name, (unsigned) uid);
         }
-        home_list_free(homes, n);
 }
 
 int daemon_home_deactivate(Daemon *d, const char *user_name)

@@ -37,9 +37,11 @@ typedef struct Entry {
         char *key;
         uint64_t hash;
         FileId id;
-        bool stale;  /* the file is not (known to be) what was read: read it before answering from it */
-        bool served; /* record holds a record of ours */
-        bool seen;   /* listed by the scan in progress */
+        bool stale;   /* the file is not (known to be) what was read: read it before answering from it */
+        bool served;  /* record holds a record of ours */
+        bool unbound; /* a record with our grant extension but no binding for this machine (see
+                         userdb_index_unbound()) */
+        bool seen;    /* listed by the scan in progress */
         UserdbRecord record;
         struct Entry *next_by_key, *next_by_uid;
 } Entry;
@@ -325,8 +327,12 @@ static int entry_read(UserdbIndex *x, Entry *e)
         r = user_record_load(data, size, &host, NULL);
         if (r < 0)
                 return r;
-        if (!userdb_record_is_ours(x->home, host))
+        if (!userdb_record_is_ours(x->home, host)) {
+                uid_t uid;
+                e->unbound = json_is_object(json_object_get(host, USERDB_SERVED_EXTENSION)) &&
+                             userdb_record_binding_uid(host, x->home->machine_id, &uid) < 0;
                 return -EPERM;
+        }
         r = record_render(x, e->key, host, &e->record);
         if (r < 0)
                 return r;
@@ -347,6 +353,7 @@ static int entry_load(UserdbIndex *x, Entry *e)
         if (e->stale)
                 x->n_stale--;
         e->stale = false;
+        e->unbound = false;
         r = entry_read(x, e);
         if (r == -ENOMEM) {
                 entry_mark_stale(x, e);
@@ -569,6 +576,30 @@ int userdb_index_list(UserdbIndex *x, const UserdbRecord *const **ret, size_t *r
         *ret = x->sorted;
         *ret_n = x->n_sorted;
         return 0;
+}
+
+int userdb_index_unbound(UserdbIndex *x, char ***ret)
+{
+        char **names = NULL;
+        size_t n = 0;
+
+        for (size_t b = 0; b < x->n_buckets; b++)
+                for (Entry *e = x->by_key[b]; e; e = e->next_by_key) {
+                        char **p;
+                        if (e->stale || !e->unbound)
+                                continue;
+                        p = reallocarray(names, n + 2, sizeof(char *));
+                        if (!p || !(p[n] = strdup(e->key))) {
+                                if (p)
+                                        names = p;
+                                strv_free(names);
+                                return -ENOMEM;
+                        }
+                        names = p;
+                        names[++n] = NULL;
+                }
+        *ret = names;
+        return (int) n;
 }
 
 int userdb_index_next_expiry(UserdbIndex *x, usec_t *ret)
