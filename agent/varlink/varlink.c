@@ -63,6 +63,11 @@ struct VarlinkServer {
         sd_event_source *run_source;
         sd_event_source *run_first;
         bool in_turn;
+        /* Closes the connections idle for their idle_timeout: one timer for all of them, armed while there
+         * are connections, every idle_timeout / 4. A timer per connection cost two timerfd_settime() per
+         * lookup (armed when the connection came, disarmed when it went); this one is armed once for a run
+         * of lookups. A connection goes between idle_timeout and 1.5 * idle_timeout after its last byte. */
+        sd_event_source *idle_sweep;
         sd_event_source *accept_retry_source;
         VarlinkAttached *attached;
         size_t n_attached;
@@ -90,7 +95,7 @@ struct VarlinkConnection {
         uid_t uid;
         pid_t pid;
         sd_event_source *io_source;
-        sd_event_source *idle_source;
+        usec_t last_active;               /* CLOCK_MONOTONIC of the loop iteration that last moved a byte */
         sd_event_source *deadline_source; /* the message the client has begun must be complete by then */
         /* Input not handled yet: [in_start, in_size). Bytes of [in_start, in_scanned) hold no NUL, so a
          * client trickling bytes costs linear time. The buffer grows as a message needs it, up to
@@ -124,6 +129,7 @@ struct VarlinkCall {
 static void connection_free(VarlinkConnection *c);
 static int connection_update_events(VarlinkConnection *c);
 static void connection_schedule(VarlinkConnection *c);
+static void connection_touch(VarlinkConnection *c);
 
 static usec_t now_monotonic(void)
 {
@@ -247,8 +253,7 @@ static int connection_flush(VarlinkConnection *c)
                         return -errno;
                 }
                 c->out_offset += (size_t) n;
-                if (c->idle_source)
-                        (void) sd_event_source_set_time_relative(c->idle_source, c->idle_timeout);
+                connection_touch(c);
         }
         if (c->out_offset == c->out_size) {
                 c->out_offset = c->out_size = 0;
@@ -756,8 +761,8 @@ static int connection_read(VarlinkConnection *c)
         if (n == 0)
                 c->read_eof = true;
         c->in_size += (size_t) n;
-        if (n > 0 && c->idle_source)
-                (void) sd_event_source_set_time_relative(c->idle_source, c->idle_timeout);
+        if (n > 0)
+                connection_touch(c);
         return 0;
 }
 
@@ -800,19 +805,60 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
         return 0;
 }
 
-static int on_connection_idle(sd_event_source *source, uint64_t usec, void *userdata)
+static usec_t server_now(VarlinkServer *s)
 {
-        VarlinkConnection *c = userdata;
+        usec_t now = 0;
+
+        /* The loop's time of this iteration: no system call. */
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_monotonic();
+        return now;
+}
+
+static void connection_touch(VarlinkConnection *c)
+{
+        if (c->server)
+                c->last_active = server_now(c->server);
+}
+
+static void server_idle_sweep_arm(VarlinkServer *s)
+{
+        usec_t period = s->limits.idle_timeout / 4;
+        int enabled = SD_EVENT_OFF;
+
+        if (!s->idle_sweep || s->limits.idle_timeout == USEC_INFINITY)
+                return;
+        if (sd_event_source_get_enabled(s->idle_sweep, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;
+        if (period < 1000)
+                period = 1000; /* 1 ms */
+        if (sd_event_source_set_time(s->idle_sweep, server_now(s) + period) >= 0 &&
+            sd_event_source_set_time_accuracy(s->idle_sweep, period / 2) >= 0)
+                (void) sd_event_source_set_enabled(s->idle_sweep, SD_EVENT_ONESHOT);
+}
+
+static int on_idle_sweep(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        VarlinkServer *s = userdata;
+        usec_t now = server_now(s);
         size_t len;
 
-        /* A pending async call, or buffered calls still waiting for their turn, are our delay, not the
-         * client's. */
-        if (c->call || c->scheduled || connection_next_message(c, &len)) {
-                (void) sd_event_source_set_time_relative(source, c->idle_timeout);
-                (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-                return 0;
+        for (VarlinkConnection *c = s->connections, *next; c; c = next) {
+                next = c->next;
+                if (c->idle_timeout == USEC_INFINITY)
+                        continue;
+                /* A pending async call, or buffered calls still waiting for their turn, are our delay, not
+                 * the client's: the idle time starts again. */
+                if (c->call || c->scheduled || connection_next_message(c, &len)) {
+                        c->last_active = now;
+                        continue;
+                }
+                if (now - c->last_active >= c->idle_timeout)
+                        connection_kill(c);
         }
-        connection_kill(c);
+        /* Off when nobody is left; the next connection arms it again. */
+        if (s->connections)
+                server_idle_sweep_arm(s);
         return 0;
 }
 
@@ -1018,7 +1064,6 @@ static void connection_free(VarlinkConnection *c)
                 server_resume_accepting(c->server);
         }
         sd_event_source_disable_unref(c->io_source);
-        sd_event_source_disable_unref(c->idle_source);
         sd_event_source_disable_unref(c->deadline_source);
         safe_close(c->fd);
         free(c->in);
@@ -1069,10 +1114,8 @@ static int server_add_connection(VarlinkServer *s, int fd)
         c->message_timeout = s->limits.message_timeout;
         /* No events yet: connection_settle() below asks for what the connection waits for once its first
          * read is done (nothing, when a whole call came with the connection). */
+        c->last_active = server_now(s);
         r = sd_event_add_io(s->event, &c->io_source, c->fd, 0, on_connection_io, c);
-        if (r >= 0 && c->idle_timeout != USEC_INFINITY)
-                r = sd_event_add_time_relative(s->event, &c->idle_source, CLOCK_MONOTONIC, c->idle_timeout,
-                                               0, on_connection_idle, c);
         if (r >= 0 && c->message_timeout != USEC_INFINITY)
                 r = sd_event_add_time_relative(s->event, &c->deadline_source, CLOCK_MONOTONIC,
                                                c->message_timeout, 0, on_connection_deadline, c);
@@ -1096,6 +1139,7 @@ static int server_add_connection(VarlinkServer *s, int fd)
         s->n_connections++;
         if (c->uid != 0)
                 s->n_unprivileged++;
+        server_idle_sweep_arm(s);
 
         /* nss-systemd and userdbctl send their call right after connecting: it is usually here already, and
          * reading it now saves the loop the wake-up for readability. It is only read: its turn comes from
@@ -1260,6 +1304,10 @@ int varlink_server_new(sd_event *e, const char *path, mode_t mode, int listen_fd
                 r = sd_event_add_defer(e, &s->run_first, on_server_run_first, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->run_first, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(e, &s->idle_sweep, CLOCK_MONOTONIC, 0, 1, on_idle_sweep, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->idle_sweep, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -1274,6 +1322,7 @@ VarlinkServer *varlink_server_free(VarlinkServer *s)
                 connection_free(s->connections);
         sd_event_source_disable_unref(s->run_source);
         sd_event_source_disable_unref(s->run_first);
+        sd_event_source_disable_unref(s->idle_sweep);
         sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
