@@ -242,8 +242,7 @@ static void start_when_indexed(Daemon *d)
         d->start_pending = false;
         /* Only the records the index found unbound are read again: a pass over every home here held up
          * lookups at start (with 500 homes, for a quarter of a second). */
-        _cleanup_strv_free_ char **unbound = NULL;
-        if (userdb_index_unbound(d->userdb_index, &unbound) != 0) {
+        if (userdb_index_unbound(d->userdb_index, NULL) != 0) {
                 r = daemon_write(d, job_bind, NULL, d, false);
                 if (r < 0)
                         daemon_log(&d->log, LOG_ERR,

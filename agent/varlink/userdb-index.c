@@ -588,6 +588,10 @@ int userdb_index_unbound(UserdbIndex *x, char ***ret)
                         char **p;
                         if (e->stale || !e->unbound)
                                 continue;
+                        if (!ret) {
+                                n++;
+                                continue;
+                        }
                         p = reallocarray(names, n + 2, sizeof(char *));
                         if (!p || !(p[n] = strdup(e->key))) {
                                 if (p)
@@ -598,7 +602,8 @@ int userdb_index_unbound(UserdbIndex *x, char ***ret)
                         names = p;
                         names[++n] = NULL;
                 }
-        *ret = names;
+        if (ret)
+                *ret = names;
         return (int) n;
 }
 

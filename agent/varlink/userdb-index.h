@@ -91,7 +91,7 @@ int userdb_index_list(UserdbIndex *x, const UserdbRecord *const **ret, size_t *r
 /* The keys (user names) of the entries read so far whose record carries our grant extension but no binding
  * for this machine: homes made on an image before its first boot (home_bind() is theirs; it checks the
  * signature). Stale entries are not looked at. *ret: NULL-terminated (NULL when none; strv_free() it);
- * returns how many. */
+ * returns how many. ret may be NULL: only counts them. */
 int userdb_index_unbound(UserdbIndex *x, char ***ret);
 
 /* The earliest not_after of the served records (USEC_INFINITY when none ends), after reading every stale

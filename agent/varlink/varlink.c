@@ -20,7 +20,10 @@
 #define VARLINK_INPUT_INITIAL 4096U         /* a call to userdb is ~150 bytes: grow only for large ones */
 #define VARLINK_ACCEPT_BURST  64U
 #define VARLINK_ACCEPT_RETRY  (100U * 1000U) /* out of descriptors: accept again after this long */
-#define VARLINK_SERVICE_IFACE "org.varlink.service"
+/* Up to this many connections, a complete call is answered at once when nothing else waits (see
+ * server_may_answer_now()); beyond, the check would cost more than the loop iteration it saves. */
+#define VARLINK_ANSWER_NOW_CONNECTIONS_MAX 8U
+#define VARLINK_SERVICE_IFACE              "org.varlink.service"
 
 typedef struct VarlinkConnection VarlinkConnection;
 typedef struct VarlinkPeer VarlinkPeer;
@@ -52,16 +55,15 @@ struct VarlinkServer {
         /* The run ring: the peers with a connection that has a message to handle (or a step to take after
          * an async answer), each taking one turn in order; points to the one whose turn is next. */
         VarlinkPeer *ring;
-        /* Run one turn. The next turn after a turn: a timer already due, not a defer source: sd-event runs
-         * the pending sources of equal priority oldest first, and a defer source enabled by the turn itself
-         * would be pending from that turn on, so it would run before any connection that became readable
-         * since; a due timer becomes pending anew at every iteration, behind the sources that were ready
-         * before it. The first turn after the ring was empty: a defer source, enabled by the handler that
-         * found the work (a read, an async answer), so it is as old as that work and runs right after the
-         * sources ready with it; and it costs no timerfd_settime() for the due timer to be armed and moved
-         * back (two per lookup, measured in make bench). */
+        /* Runs one turn: a timer that is always due, not a defer source. sd-event runs the pending sources
+         * of equal priority oldest first and breaks ties in no promised order; a defer source enabled by a
+         * handler is pending from that iteration, as old as the connections that became readable with the
+         * one being handled, and (measured) runs before them: turns and reads alternate, and a victim's call
+         * read last waits for one turn per flooding connection read before it. A due timer becomes pending
+         * at the next iteration, behind every source that was ready before it, so every call that has
+         * arrived is queued before the next turn is chosen. Arming it costs two timerfd_settime(); a lookup
+         * with nothing else to do does not take turns at all (server_may_answer_now()). */
         sd_event_source *run_source;
-        sd_event_source *run_first;
         bool in_turn;
         /* Closes the connections idle for their idle_timeout: one timer for all of them, armed while there
          * are connections, every idle_timeout / 4. A timer per connection cost two timerfd_settime() per
@@ -304,6 +306,10 @@ static int connection_enqueue_parts(VarlinkConnection *c, const struct iovec *pa
         r = connection_flush(c);
         if (r < 0)
                 return r;
+        /* Inside a handler of ours, its settling sets the events once the call is through (a lookup's
+         * would otherwise go to none and back to EPOLLIN: two epoll_ctl()). */
+        if (c->dispatching > 0)
+                return 0;
         return connection_update_events(c);
 }
 
@@ -378,12 +384,13 @@ static void call_finish(VarlinkCall *call)
 
         if (c) {
                 c->call = NULL;
-                if (!c->dead && c->dispatching == 0)
+                if (!c->dead && c->dispatching == 0) {
                         /* An async answer: continue with buffered messages from the loop, in the
-                         * connection's turn, not from inside the caller's stack. */
+                         * connection's turn, not from inside the caller's stack. (Inside a handler of
+                         * ours, its settling does both.) */
                         connection_schedule(c);
-                if (!c->dead)
                         (void) connection_update_events(c);
+                }
         }
         call_free(call);
 }
@@ -766,19 +773,40 @@ static int connection_read(VarlinkConnection *c)
         return 0;
 }
 
-static int connection_update_events(VarlinkConnection *c)
+static uint32_t connection_events(VarlinkConnection *c)
 {
         uint32_t events = 0;
 
-        if (!c->io_source)
-                return 0;
         /* Back-pressure: no reading while a call is pending, output waits or a complete message is still
          * buffered, so one client cannot queue unbounded work. */
         if (connection_wants_input(c))
                 events |= EPOLLIN;
         if (c->out_size > c->out_offset)
                 events |= EPOLLOUT;
-        return sd_event_source_set_io_events(c->io_source, events);
+        return events;
+}
+
+static int connection_update_events(VarlinkConnection *c)
+{
+        if (!c->io_source)
+                return 0;
+        return sd_event_source_set_io_events(c->io_source, connection_events(c));
+}
+
+/* Whether the call c has just received may be answered now instead of at its uid's turn: nobody waits for
+ * a turn (the ring is empty) and no other connection has input the loop has not read yet. Then the ring
+ * would make c the next turn whatever the loop did first, so answering now changes no order; it saves the
+ * iteration before the turn, which is on the way of every answer (three system calls of a lookup's seven
+ * between the call's arrival and its answer). Any other connection with unread input (a flood, a second
+ * client) and the calls take turns as always. */
+static bool server_may_answer_now(VarlinkServer *s, VarlinkConnection *c)
+{
+        if (!s || s->ring || s->in_turn || s->n_connections > VARLINK_ANSWER_NOW_CONNECTIONS_MAX)
+                return false;
+        for (VarlinkConnection *i = s->connections; i; i = i->next)
+                if (i != c && i->io_source && sd_event_source_get_pending(i->io_source) != 0)
+                        return false;
+        return true;
 }
 
 static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -801,7 +829,10 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
         if (!c->dead && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
                 c->dead = true;
         c->dispatching--;
-        connection_settle(c);
+        if (!c->dead && server_may_answer_now(c->server, c))
+                connection_process(c); /* the call, if one is complete; then settles */
+        else
+                connection_settle(c);
         return 0;
 }
 
@@ -938,7 +969,7 @@ static void connection_schedule(VarlinkConnection *c)
         p->run_tail = c;
         /* Within a turn, the turn's end arms the timer when the ring is not empty. */
         if (!p->server->in_turn)
-                (void) sd_event_source_set_enabled(p->server->run_first, SD_EVENT_ONESHOT);
+                (void) sd_event_source_set_enabled(p->server->run_source, SD_EVENT_ONESHOT);
 }
 
 static void connection_unschedule(VarlinkConnection *c)
@@ -982,12 +1013,6 @@ static void server_turn(VarlinkServer *s)
 }
 
 static int on_server_run(sd_event_source *source, uint64_t usec, void *userdata)
-{
-        server_turn(userdata);
-        return 0;
-}
-
-static int on_server_run_first(sd_event_source *source, void *userdata)
 {
         server_turn(userdata);
         return 0;
@@ -1088,13 +1113,16 @@ static bool server_admits(VarlinkServer *s, uid_t uid)
                (!p || p->n_connections < l->connections_per_uid_max);
 }
 
-static int server_add_connection(VarlinkServer *s, int fd)
+/* Takes fd, a new connection. may_answer_now: its call may be answered right here (see below); false for
+ * every connection but the first of an accept burst, so a burst of connections of one uid takes turns with
+ * the others instead. */
+static int server_add_connection(VarlinkServer *s, int fd, bool may_answer_now)
 {
         _cleanup_close_ int cfd = fd;
         struct ucred cred = {};
         socklen_t len = sizeof(cred);
         VarlinkConnection *c;
-        int r;
+        int r = 0;
 
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
@@ -1112,11 +1140,8 @@ static int server_add_connection(VarlinkServer *s, int fd)
         c->output_max = s->limits.output_max;
         c->idle_timeout = s->limits.idle_timeout;
         c->message_timeout = s->limits.message_timeout;
-        /* No events yet: connection_settle() below asks for what the connection waits for once its first
-         * read is done (nothing, when a whole call came with the connection). */
         c->last_active = server_now(s);
-        r = sd_event_add_io(s->event, &c->io_source, c->fd, 0, on_connection_io, c);
-        if (r >= 0 && c->message_timeout != USEC_INFINITY)
+        if (c->message_timeout != USEC_INFINITY)
                 r = sd_event_add_time_relative(s->event, &c->deadline_source, CLOCK_MONOTONIC,
                                                c->message_timeout, 0, on_connection_deadline, c);
         if (r >= 0 && c->deadline_source)
@@ -1141,15 +1166,24 @@ static int server_add_connection(VarlinkServer *s, int fd)
                 s->n_unprivileged++;
         server_idle_sweep_arm(s);
 
-        /* nss-systemd and userdbctl send their call right after connecting: it is usually here already, and
-         * reading it now saves the loop the wake-up for readability. It is only read: its turn comes from
-         * the run ring as for any other message. */
+        /* nss-systemd and userdbctl send their call right after connecting: it may be here already (when
+         * the client was quicker than our wake-up), and reading it now saves the loop the wake-up for
+         * readability; answered now when nothing else waits (server_may_answer_now()). */
         c->dispatching++;
         if (connection_read(c) < 0)
                 c->dead = true;
+        if (!c->dead && may_answer_now && server_may_answer_now(s, c))
+                connection_process(c);
+        else
+                connection_settle(c);
         c->dispatching--;
-        connection_settle(c);
-        return 0;
+        /* Registered once its first events are known: one epoll_ctl(), none to change them right after. */
+        if (!c->dead)
+                r = sd_event_add_io(s->event, &c->io_source, c->fd, connection_events(c), on_connection_io,
+                                    c);
+        if (c->dead || r < 0)
+                connection_free(c);
+        return r;
 }
 
 static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata)
@@ -1190,7 +1224,7 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
                                 server_pause_accepting(s);
                         break; /* EAGAIN, or a transient error: the loop calls us again */
                 }
-                (void) server_add_connection(s, cfd);
+                (void) server_add_connection(s, cfd, /* may_answer_now= */ i == 0);
         }
         return 0;
 }
@@ -1301,10 +1335,6 @@ int varlink_server_new(sd_event *e, const char *path, mode_t mode, int listen_fd
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->run_source, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_defer(e, &s->run_first, on_server_run_first, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->run_first, SD_EVENT_OFF);
-        if (r >= 0)
                 r = sd_event_add_time(e, &s->idle_sweep, CLOCK_MONOTONIC, 0, 1, on_idle_sweep, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->idle_sweep, SD_EVENT_OFF);
@@ -1321,7 +1351,6 @@ VarlinkServer *varlink_server_free(VarlinkServer *s)
         while (s->connections)
                 connection_free(s->connections);
         sd_event_source_disable_unref(s->run_source);
-        sd_event_source_disable_unref(s->run_first);
         sd_event_source_disable_unref(s->idle_sweep);
         sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->listen_source);
@@ -1372,7 +1401,7 @@ int varlink_server_add_connection(VarlinkServer *s, int fd)
                 safe_close(fd);
                 return r;
         }
-        return server_add_connection(s, fd);
+        return server_add_connection(s, fd, /* may_answer_now= */ false);
 }
 
 int varlink_server_set_info(VarlinkServer *s, const char *vendor, const char *product, const char *version,

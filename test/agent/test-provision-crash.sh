@@ -8,7 +8,8 @@ corehomectl="$BUILD_DIR/agent/corehomectl"
 trust="$FIXTURES_DIR/trust"
 now=--now=2026-11-25T10:00:00Z
 scratch=$(mktemp -d /tmp/corehomed-crash.XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+# The gpg-agent the signing below starts goes with the scratch directory, whatever way the test ends.
+trap '[ -d "$scratch/gnupg" ] && gpgconf --homedir "$scratch/gnupg" --kill all 2>/dev/null; rm -rf "$scratch"' EXIT
 
 if [ "${CRASH_POINTS:-false}" != true ]; then
         echo "SKIP: this build has no crash points (configure with -Dcrash_points=true, as make check does)"

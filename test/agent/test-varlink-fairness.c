@@ -147,6 +147,57 @@ static void uid_with_many_connections_gets_one_turn_like_any_other(void **state)
         test_server_free(t);
 }
 
+/* Connections that each send one call, as nss-systemd does: a call that completes while nobody waits for
+ * a turn is answered at once (it would be the next turn anyway), but not when other connections have unread
+ * calls too: then their uids take turns. Answering every call at once as it is read would serve a uid with
+ * many connections once per connection, ahead of the victim. */
+static void uid_with_many_one_call_connections_gets_one_turn_like_any_other(void **state)
+{
+        enum { FLOODERS = 6, ROUNDS = 20 };
+        TestServer *t;
+        size_t worst = 0;
+
+        test_require_root();
+        t = test_server_new(NULL);
+        for (unsigned round = 0; round < ROUNDS; round++) {
+                TestClient *flooders[FLOODERS], *victim = NULL;
+                size_t before_victim;
+
+                /* Connected and accepted first, so each call arrives on an open connection and is read
+                 * by the loop's dispatch of that connection. The loop dispatches the readable ones in an
+                 * order of its own: the victim connects and sends at another place in each round, so some
+                 * round has it read last. */
+                size_t victim_at = round % (FLOODERS + 1);
+
+                for (size_t i = 0; i <= FLOODERS; i++) {
+                        if (i == victim_at)
+                                victim = test_client_new_as(t->path, 65533);
+                        if (i < FLOODERS)
+                                flooders[i] = test_client_new_as(t->path, 65534);
+                }
+                while (varlink_server_connections(t->s) < FLOODERS + 1)
+                        assert_true(sd_event_run(t->e, 1000) >= 0);
+                for (size_t i = 0; i <= FLOODERS; i++) {
+                        if (i == victim_at)
+                                test_send_message(victim->fd, ECHO);
+                        if (i < FLOODERS)
+                                test_send_message(flooders[i]->fd, ECHO);
+                }
+                before_victim = flooder_replies_when_victim_answered(t, flooders, FLOODERS, victim);
+                if (before_victim > worst)
+                        worst = before_victim;
+                pump_until_each_answered(t, flooders, FLOODERS);
+                for (size_t i = 0; i < FLOODERS; i++)
+                        test_client_free(flooders[i]);
+                test_client_free(victim);
+                while (varlink_server_connections(t->s) > 0)
+                        assert_true(sd_event_run(t->e, 1000) >= 0);
+        }
+        /* The flooding uid's first call may go at once; then turns alternate. */
+        assert_true(worst <= 2);
+        test_server_free(t);
+}
+
 static void pipelining_client_not_reading_holds_one_answer_at_a_time(void **state)
 {
         /* Twenty calls of 64 KiB answers each are far beyond the output limit together; one at a time they
@@ -178,6 +229,7 @@ int main(void)
                 cmocka_unit_test(pipelining_client_delays_another_by_about_one_call),
                 cmocka_unit_test(connections_of_one_uid_take_turns),
                 cmocka_unit_test(uid_with_many_connections_gets_one_turn_like_any_other),
+                cmocka_unit_test(uid_with_many_one_call_connections_gets_one_turn_like_any_other),
                 cmocka_unit_test(pipelining_client_not_reading_holds_one_answer_at_a_time),
         };
 

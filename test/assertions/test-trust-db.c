@@ -886,6 +886,9 @@ static void test_big_batch_checked_in_parallel_decides_as_a_small_one(void **sta
         assert_true(asprintf(&secret, "%s/keys/test-brand.secret.asc", getenv("FIXTURES_DIR")) > 0);
         run("gpg --batch --quiet --homedir '%s' --import '%s' 2>/dev/null", home, secret);
         sign_grants(home, 40, 7, &grants);
+        /* The signing is done: its gpg-agent goes now, not at the end, which a failed assertion below
+         * would never reach. */
+        run("gpgconf --homedir '%s' --kill all", home);
         assert_true(40 + 2 >= SIGNATURE_VERIFY_PARALLEL_MIN);
 
         setup_our_root(&root);
