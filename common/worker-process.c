@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -164,10 +165,58 @@ static void hand_over(WorkerProcess *w, sd_event *e, const char *description)
         sd_event_source_unref(s);
 }
 
+static int describe_source(sd_event_source *s, const char *name, const char *what)
+{
+        char description[64];
+
+        snprintf(description, sizeof(description), "%s-%s", name, what);
+        return sd_event_source_set_description(s, description);
+}
+
+int worker_process_watch(WorkerProcess *w, sd_event *e, const WorkerWatch *watch, void *userdata)
+{
+        int r;
+
+        if (!w || !e || !watch || !watch->name || !watch->on_exit || !watch->on_timeout || w->pid <= 0)
+                return -EINVAL;
+        if (watch->on_pipe) {
+                r = sd_event_add_io(e, &w->pipe_source, w->pipe_fd, EPOLLIN, watch->on_pipe, userdata);
+                if (r < 0)
+                        return r;
+                (void) describe_source(w->pipe_source, watch->name, "pipe");
+        }
+        r = sd_event_add_io(e, &w->exit_source, w->pidfd, EPOLLIN, watch->on_exit, userdata);
+        if (r < 0)
+                return r;
+        (void) describe_source(w->exit_source, watch->name, "exit");
+        r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, watch->timeout, watch->accuracy,
+                                       watch->on_timeout, userdata);
+        if (r < 0)
+                return r;
+        (void) describe_source(w->timer_source, watch->name, "timeout");
+        return 0;
+}
+
+void worker_process_answered(WorkerProcess *w)
+{
+        (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+}
+
+void worker_process_unwatch(WorkerProcess *w)
+{
+        if (!w)
+                return;
+        w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
+        w->exit_source = sd_event_source_disable_unref(w->exit_source);
+        w->timer_source = sd_event_source_disable_unref(w->timer_source);
+}
+
 void worker_process_done(WorkerProcess *w, sd_event *e, const char *description)
 {
         if (!w)
                 return;
+        worker_process_unwatch(w);
         w->pipe_fd = safe_close(w->pipe_fd);
         if (w->pid > 0 && !w->reaped) {
                 (void) kill(w->pid, SIGKILL);

@@ -25,9 +25,21 @@ typedef struct WorkerProcess {
          * key later: a worker forked after the daemon used libcryptsetup must keep it, or adding a keyslot
          * fails with "Error reading from RNG" (found by the VM test: a re-key after a password change). */
         bool keep_random_devices;
+        /* The loop's watch on the child (worker_process_watch()): its pipe (when the answer is read as it
+         * comes), its exit and its deadline. */
+        sd_event_source *pipe_source, *exit_source, *timer_source;
 } WorkerProcess;
 
 #define WORKER_PROCESS_INIT ((WorkerProcess){ .pidfd = -1, .pipe_fd = -1 })
+
+/* How the loop watches a worker. The handlers get the userdata given to worker_process_watch(). */
+typedef struct WorkerWatch {
+        const char *name;              /* the sources are described NAME-pipe, NAME-exit, NAME-timeout */
+        sd_event_io_handler_t on_pipe; /* the pipe is readable; NULL: the answer is read at the exit */
+        sd_event_io_handler_t on_exit; /* the pidfd is readable: the child has exited */
+        sd_event_time_handler_t on_timeout;
+        uint64_t timeout, accuracy; /* µs; the deadline is relative to now, CLOCK_MONOTONIC */
+} WorkerWatch;
 
 /* Runs in the child with the write end of the pipe; returns the child's exit status. */
 typedef int (*WorkerChildFunction)(int out_fd, void *userdata);
@@ -39,11 +51,22 @@ typedef int (*WorkerChildFunction)(int out_fd, void *userdata);
  * In the parent: pid, pidfd and pipe_fd are set. w must be WORKER_PROCESS_INIT. */
 int worker_process_fork(WorkerProcess *w, WorkerChildFunction child, void *userdata);
 
+/* Adds the sources of watch to e for w, a forked worker. On failure, the sources added so far stay in w
+ * (worker_process_unwatch() or worker_process_done() removes them). */
+int worker_process_watch(WorkerProcess *w, sd_event *e, const WorkerWatch *watch, void *userdata);
+
+/* The worker's answer is in, or it is given up: its pipe and its deadline are no longer watched. Its exit
+ * still is, so the handler reaps a child that was killed or is still finishing. */
+void worker_process_answered(WorkerProcess *w);
+
+/* Removes the watch's sources: the loop calls none of its handlers again. */
+void worker_process_unwatch(WorkerProcess *w);
+
 /* Reaps the child when it has exited, without blocking: true when it is gone (reaped, exit_code and
  * exit_status set), false while it runs. */
 bool worker_process_try_reap(WorkerProcess *w);
 
-/* Closes the pipe and kills the child if it still runs; a child the kernel has not let go of yet is handed
- * to e, which reaps it when it exits (a floating source described as description). Closes the pidfd;
- * w is WORKER_PROCESS_INIT-like afterwards except pid, reaped and the exit fields. */
+/* Removes the watch, closes the pipe and kills the child if it still runs; a child the kernel has not let go
+ * of yet is handed to e, which reaps it when it exits (a floating source described as description). Closes
+ * the pidfd; w is WORKER_PROCESS_INIT-like afterwards except pid, reaped and the exit fields. */
 void worker_process_done(WorkerProcess *w, sd_event *e, const char *description);

@@ -22,8 +22,6 @@ struct Home1Worker {
         Home1WorkDone done;
         void *userdata;
         WorkerProcess process; /* keeps the random devices: libcryptsetup's (worker-process.h) */
-        sd_event_source *exit_source;
-        sd_event_source *timer_source;
 };
 
 /* What the child runs, on its copy of the parent's memory. */
@@ -46,8 +44,7 @@ static void worker_finish(Home1Worker *w, int r, const RecordError *err)
 {
         static const RecordError none = {};
 
-        w->exit_source = sd_event_source_disable_unref(w->exit_source);
-        w->timer_source = sd_event_source_disable_unref(w->timer_source);
+        worker_process_unwatch(&w->process);
         /* Last: the handler may free w. */
         w->done(w, r, err ? err : &none, w->userdata);
 }
@@ -85,8 +82,6 @@ Home1Worker *home1_worker_free(Home1Worker *w)
 {
         if (!w)
                 return NULL;
-        w->exit_source = sd_event_source_disable_unref(w->exit_source);
-        w->timer_source = sd_event_source_disable_unref(w->timer_source);
         /* A child still running is killed and reaped by the loop whenever the kernel lets it go. */
         worker_process_done(&w->process, w->event, "home1-worker-orphan");
         sd_event_unref(w->event);
@@ -112,14 +107,16 @@ int home1_worker_start(sd_event *e, Home *h, Home1WorkFunction f, const void *ar
         r = worker_process_fork(&w->process, worker_child, &job);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->exit_source, w->process.pidfd, EPOLLIN, on_child_exit, w);
-        if (r >= 0)
-                r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, HOME1_WORKER_TIMEOUT,
-                                               USEC_PER_SEC, on_timeout, w);
+        /* The answer is one write below PIPE_BUF, read when the child has exited: no pipe source. */
+        r = worker_process_watch(&w->process, e,
+                                 &(const WorkerWatch){ .name = "home1-worker",
+                                                       .on_exit = on_child_exit,
+                                                       .on_timeout = on_timeout,
+                                                       .timeout = HOME1_WORKER_TIMEOUT,
+                                                       .accuracy = USEC_PER_SEC },
+                                 w);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(w->exit_source, "home1-worker-exit");
-        (void) sd_event_source_set_description(w->timer_source, "home1-worker-timeout");
         *ret = TAKE_PTR(w);
         return 0;
 }

@@ -23,12 +23,8 @@ struct FleetWorker {
         void *userdata;
         usec_t timeout;
 
-        WorkerProcess process;
+        WorkerProcess process; /* and the loop's watch on it */
         bool done;
-
-        sd_event_source *pipe_source;
-        sd_event_source *pidfd_source;
-        sd_event_source *timer_source;
 
         FleetBuffer answer; /* what the child wrote, at most FLEET_RECEIVED_MAX bytes */
         int read_error;     /* the pipe failed, or the answer outgrew its bound */
@@ -87,8 +83,7 @@ static int worker_child(int out_fd, void *userdata)
 static void worker_finish(FleetWorker *w)
 {
         w->done = true;
-        (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+        worker_process_answered(&w->process);
         /* Last: the handler may free w. */
         w->cb(w, &w->received, w->userdata);
 }
@@ -188,9 +183,9 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
 
         /* The child is gone, so all it wrote sits in the pipe. */
-        if (sd_event_source_get_enabled(w->pipe_source, NULL) > 0) {
+        if (sd_event_source_get_enabled(w->process.pipe_source, NULL) > 0) {
                 (void) answer_read(w);
-                (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
+                (void) sd_event_source_set_enabled(w->process.pipe_source, SD_EVENT_OFF);
         }
         finish_with_answer(w);
         return 0;
@@ -215,9 +210,6 @@ FleetWorker *fleet_worker_free(FleetWorker *w)
         if (!w)
                 return NULL;
 
-        w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
-        w->timer_source = sd_event_source_disable_unref(w->timer_source);
-        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
         worker_process_done(&w->process, w->event, "fleet-worker-orphan");
 
         fleet_buffer_done(&w->answer);
@@ -254,19 +246,16 @@ int fleet_worker_start(sd_event *e, const FleetPoll *poll, usec_t timeout, Fleet
         r = worker_process_fork(&w->process, worker_child, &job);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pipe_source, w->process.pipe_fd, EPOLLIN, on_pipe, w);
+        r = worker_process_watch(&w->process, e,
+                                 &(const WorkerWatch){ .name = "fleet-worker",
+                                                       .on_pipe = on_pipe,
+                                                       .on_exit = on_child_exit,
+                                                       .on_timeout = on_timeout,
+                                                       .timeout = timeout,
+                                                       .accuracy = USEC_PER_SEC / 10 },
+                                 w);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pidfd_source, w->process.pidfd, EPOLLIN, on_child_exit, w);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, timeout, USEC_PER_SEC / 10,
-                                       on_timeout, w);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(w->pipe_source, "fleet-worker-pipe");
-        (void) sd_event_source_set_description(w->pidfd_source, "fleet-worker-exit");
-        (void) sd_event_source_set_description(w->timer_source, "fleet-worker-timeout");
 
         *ret = TAKE_PTR(w);
         return 0;

@@ -46,10 +46,6 @@ struct MediaWorker {
         WorkerProcess process;
         bool done;
 
-        sd_event_source *pipe_source;
-        sd_event_source *pidfd_source;
-        sd_event_source *timer_source;
-
         MediaReply reply;
 };
 
@@ -249,8 +245,7 @@ static void worker_finish(MediaWorker *w, int r)
         _cleanup_free_ char *reason = NULL;
 
         w->done = true;
-        (void) sd_event_source_set_enabled(w->pipe_source, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+        worker_process_answered(&w->process);
 
         if (r < 0)
                 (void) describe(&reason, r, w->devnode);
@@ -279,7 +274,7 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
 
         /* The child is gone, so all it wrote sits in the pipe. */
-        if (sd_event_source_get_enabled(w->pipe_source, NULL) > 0)
+        if (sd_event_source_get_enabled(w->process.pipe_source, NULL) > 0)
                 (void) reply_feed(&w->reply, w->process.pipe_fd);
         if (w->reply.complete)
                 worker_finish(w, w->reply.result);
@@ -305,9 +300,6 @@ MediaWorker *media_worker_free(MediaWorker *w)
         if (!w)
                 return NULL;
 
-        w->pipe_source = sd_event_source_disable_unref(w->pipe_source);
-        w->timer_source = sd_event_source_disable_unref(w->timer_source);
-        w->pidfd_source = sd_event_source_disable_unref(w->pidfd_source);
         worker_process_done(&w->process, w->event, "media-worker-orphan");
 
         free(w->reply.data);
@@ -359,19 +351,16 @@ int media_worker_start(sd_event *e, const char *devnode, MediaReadHandler cb, vo
         r = worker_process_fork(&w->process, worker_child, w->devnode);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pipe_source, w->process.pipe_fd, EPOLLIN, on_pipe, w);
+        r = worker_process_watch(&w->process, e,
+                                 &(const WorkerWatch){ .name = "media-worker",
+                                                       .on_pipe = on_pipe,
+                                                       .on_exit = on_child_exit,
+                                                       .on_timeout = on_timeout,
+                                                       .timeout = MEDIA_MOUNT_TIMEOUT,
+                                                       .accuracy = USEC_PER_SEC / 10 },
+                                 w);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &w->pidfd_source, w->process.pidfd, EPOLLIN, on_child_exit, w);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time_relative(e, &w->timer_source, CLOCK_MONOTONIC, MEDIA_MOUNT_TIMEOUT,
-                                       USEC_PER_SEC / 10, on_timeout, w);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(w->pipe_source, "media-worker-pipe");
-        (void) sd_event_source_set_description(w->pidfd_source, "media-worker-exit");
-        (void) sd_event_source_set_description(w->timer_source, "media-worker-timeout");
 
         *ret = TAKE_PTR(w);
         return 0;

@@ -2,7 +2,7 @@
 /* The worker-process helper shared by the media and fleet workers: the child's answer arrives on the pipe
  * and its exit is seen on the pidfd; the child holds none of the parent's other descriptors and runs with an
  * empty signal mask; a child still running when its owner drops it is killed and reaped by the event loop
- * (no zombie, no blocking wait). */
+ * (no zombie, no blocking wait); the loop's watch on a worker sees its answer, its exit and its deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -149,6 +149,93 @@ static void test_fork_refuses_a_used_worker(void **state)
         assert_true(w.reaped);
 }
 
+/* What the watch's handlers saw, in order: 'p' pipe readable, 'x' exit, 't' timeout. */
+typedef struct Seen {
+        WorkerProcess *w;
+        char order[8];
+        size_t n;
+} Seen;
+
+static void seen(Seen *s, char what)
+{
+        if (s->n < sizeof(s->order) - 1)
+                s->order[s->n++] = what;
+}
+
+static int on_watch_pipe(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        Seen *s = userdata;
+
+        seen(s, 'p');
+        /* Seen once: like the workers, stop reading (and the deadline) when the answer is in. */
+        worker_process_answered(s->w);
+        return 0;
+}
+
+static int on_watch_exit(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        Seen *s = userdata;
+        sd_event *e = sd_event_source_get_event(source); /* before the source is let go of */
+
+        if (!worker_process_try_reap(s->w))
+                return 0;
+        seen(s, 'x');
+        worker_process_unwatch(s->w);
+        return sd_event_exit(e, 0);
+}
+
+static int on_watch_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        Seen *s = userdata;
+
+        seen(s, 't');
+        (void) kill(s->w->pid, SIGKILL);
+        return 0;
+}
+
+static void test_watch_sees_answer_exit_and_deadline(void **state)
+{
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        WorkerProcess w = WORKER_PROCESS_INIT, sleeper = WORKER_PROCESS_INIT;
+        Seen s = { .w = &w }, t = { .w = &sleeper };
+        const char *description = NULL;
+        WorkerWatch watch = { .name = "test-worker",
+                              .on_pipe = on_watch_pipe,
+                              .on_exit = on_watch_exit,
+                              .on_timeout = on_watch_timeout,
+                              .timeout = 10 * USEC_PER_SEC,
+                              .accuracy = 1 };
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(worker_process_watch(&w, e, &watch, &s), -EINVAL); /* not forked yet */
+        assert_int_equal(worker_process_fork(&w, child_answer, (void *) "hello"), 0);
+        assert_int_equal(worker_process_watch(&w, e, &watch, &s), 0);
+        assert_int_equal(sd_event_source_get_description(w.timer_source, &description), 0);
+        assert_string_equal(description, "test-worker-timeout");
+        assert_int_equal(sd_event_loop(e), 0);
+        /* The answer, then the exit (still watched once the answer was in); the deadline far away never
+         * fired, and the watch is gone. */
+        assert_string_equal(s.order, "px");
+        assert_null(w.pipe_source);
+        assert_null(w.exit_source);
+        assert_null(w.timer_source);
+        worker_process_done(&w, e, "test");
+
+        /* A child that does not finish: the deadline, then its exit once killed; no pipe source asked.
+         * (A loop that exited does not run again: a new one.) */
+        e = sd_event_unref(e);
+        assert_int_equal(sd_event_new(&e), 0);
+        watch.on_pipe = NULL;
+        watch.timeout = USEC_PER_SEC / 10;
+        assert_int_equal(worker_process_fork(&sleeper, child_sleep, NULL), 0);
+        assert_int_equal(worker_process_watch(&sleeper, e, &watch, &t), 0);
+        assert_null(sleeper.pipe_source);
+        assert_int_equal(sd_event_loop(e), 0);
+        assert_string_equal(t.order, "tx");
+        assert_int_equal(sleeper.exit_code, CLD_KILLED);
+        worker_process_done(&sleeper, e, "test");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -156,6 +243,7 @@ int main(void)
                 cmocka_unit_test(test_child_holds_nothing_blocks_nothing),
                 cmocka_unit_test(test_running_child_is_reaped_by_the_loop),
                 cmocka_unit_test(test_fork_refuses_a_used_worker),
+                cmocka_unit_test(test_watch_sees_answer_exit_and_deadline),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
