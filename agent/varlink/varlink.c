@@ -796,9 +796,10 @@ static int connection_update_events(VarlinkConnection *c)
 /* Whether the call c has just received may be answered now instead of at its uid's turn: nobody waits for
  * a turn (the ring is empty) and no other connection has input the loop has not read yet. Then the ring
  * would make c the next turn whatever the loop did first, so answering now changes no order; it saves the
- * iteration before the turn, which is on the way of every answer (three system calls of a lookup's seven
- * between the call's arrival and its answer). Any other connection with unread input (a flood, a second
- * client) and the calls take turns as always. */
+ * loop iteration before the turn, which is on the way of every answer (between a lookup's call arriving and
+ * its answer leaving, the read alone, where there were the read, an epoll_ctl(), gettid() and an
+ * epoll_wait()). Any other connection with unread input (a flood, a second client) and the calls take
+ * turns as always. */
 static bool server_may_answer_now(VarlinkServer *s, VarlinkConnection *c)
 {
         if (!s || s->ring || s->in_turn || s->n_connections > VARLINK_ANSWER_NOW_CONNECTIONS_MAX)
