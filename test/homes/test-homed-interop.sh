@@ -24,8 +24,11 @@ user="chi$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 password="interop-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 getent passwd "$user" >/dev/null && skip "user $user exists already"
 
-# Everything this test may create; whatever did not exist before is removed afterwards.
-created_paths=(/run/mount /run/systemd/system /run/systemd/home /run/systemd/userdb /run/systemd/user-home-mount /run/dbus/system_bus_socket /run/dbus/pid
+# Everything this test may create; whatever did not exist before is removed afterwards. homed leaves its
+# userdb socket behind when it stops: a stale io.systemd.Home that every later nss-systemd lookup on the
+# machine would try (and the lookup benchmark would pay in corehomed's rounds).
+created_paths=(/run/mount /run/systemd/system /run/systemd/home /run/systemd/userdb /run/systemd/userdb/io.systemd.Home
+        /run/systemd/user-home-mount /run/dbus/system_bus_socket /run/dbus/pid
         /var/lib/systemd/home /var/lib/systemd/home/local.private /var/lib/systemd/home/local.public
         /var/lib/systemd/home/io.corehomed.public /var/lib/corehomed /var/lib/corehomed/io.corehomed.private
         /var/lib/corehomed/homes "/home/$user" "/home/$user.homedir" "/var/lib/systemd/home/$user.identity")
