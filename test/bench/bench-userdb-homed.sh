@@ -10,10 +10,10 @@
 #                               by +-0.25 between two runs of one build
 # One `getent passwd USER USER ...` process asks $lookups times: the NSS lookup itself, not fork+exec.
 # Each service alone: nss-systemd asks every socket in /run/systemd/userdb, so one that another program
-# left there would be paid by every lookup (a stale io.systemd.Home of a killed homed: a refused connect()
-# each, ~6 % of corehomed's figure on the team machine, and only in corehomed's rounds, since homed binds
-# that name itself). The bench runs in its own mount namespace over an empty /run/systemd/userdb, and each
-# round checks that the directory holds the measured service's socket and nothing else.
+# left there would be paid by every lookup (a stale io.systemd.Home a stopped homed left behind: a refused
+# connect() each, ~6 % of corehomed's figure on the team machine, and only in corehomed's rounds, since homed
+# binds that name itself). The bench runs in its own mount namespace over an empty /run/systemd/userdb, and
+# each round checks that the directory holds the measured service's socket and nothing else.
 # Runs homed the way test-homed-interop.sh does (own system bus, /run a mount point, / shared) and undoes
 # every step on exit. Machine-global (homed, the system bus): run it under /tmp/corehomed-systest.lock.
 #   usage: bench-userdb-homed.sh BUILDDIR

@@ -179,6 +179,12 @@ static int on_watch_exit(sd_event_source *source, int fd, uint32_t revents, void
 
         if (!worker_process_try_reap(s->w))
                 return 0;
+        /* Both may be ready in one wake-up, in either order: like the workers, read what the gone child
+         * left in the pipe before its exit, so the answer is always seen first. */
+        if (s->w->pipe_source && sd_event_source_get_enabled(s->w->pipe_source, NULL) > 0) {
+                seen(s, 'p');
+                worker_process_answered(s->w);
+        }
         seen(s, 'x');
         worker_process_unwatch(s->w);
         return sd_event_exit(e, 0);
