@@ -8,6 +8,10 @@
 #                               are taken one right after the other, so a round's ratio sees one state of a
 #                               machine others share; the best of three rounds of each, used before, moved
 #                               by +-0.25 between two runs of one build
+#   userdb-getpwnam-canned      lookups/s of the same user from canned-userdb-server, which answers with
+#                               corehomed's own bytes and does nothing else: what the client alone costs
+#   userdb-getpwnam-canned-vs-homed      the bound: the highest ratio any service could reach in this run
+#   userdb-getpwnam-corehomed-vs-canned  how close corehomed comes to that bound (1 = no cost of its own)
 # One `getent passwd USER USER ...` process asks $lookups times: the NSS lookup itself, not fork+exec.
 # Each service alone: nss-systemd asks every socket in /run/systemd/userdb, so one that another program
 # left there would be paid by every lookup (a stale io.systemd.Home a stopped homed left behind: a refused
@@ -40,7 +44,8 @@ fail() {
         exit 1
 }
 [ "$(id -u)" = 0 ] || skip "needs root"
-for exe in "$corehomed" "$corehomectl" "$home_tool"; do [ -x "$exe" ] || skip "$exe is not built"; done
+canned="$builddir/test/canned-userdb-server"
+for exe in "$corehomed" "$corehomectl" "$home_tool" "$canned"; do [ -x "$exe" ] || skip "$exe is not built"; done
 [ -x "$homed" ] || skip "$homed not installed (apt-get install systemd-homed)"
 command -v homectl >/dev/null || skip "homectl not installed"
 command -v dbus-daemon >/dev/null || skip "dbus-daemon not installed"
@@ -81,6 +86,7 @@ mounted_run=0
 mounted_userdb=0
 dbus_pid=""
 homed_pid=""
+canned_pid=""
 daemon_pid=""
 service="io.corehomed-bench-$$"
 userdb="/run/systemd/userdb/$service"
@@ -94,6 +100,11 @@ stop_pid() { # PID: SIGTERM, SIGKILL after 10 s; the process need not be our chi
         wait "$1" 2>/dev/null
         return 0
 }
+stop_canned() {
+        stop_pid "$canned_pid"
+        canned_pid=""
+        rm -f "$userdb"
+}
 stop_homed() {
         stop_pid "$homed_pid"
         homed_pid=""
@@ -102,6 +113,7 @@ stop_homed() {
 cleanup() {
         set +e
         stop_pid "$daemon_pid"
+        stop_canned
         stop_homed
         while findmnt -n "/home/$huser" >/dev/null 2>&1; do umount "/home/$huser" || umount -l "/home/$huser"; done
         stop_pid "$dbus_pid"
@@ -174,6 +186,7 @@ mkdir -p /run/systemd/system
 
 echo "bench-userdb-homed: load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 all_ours=()
+all_canned=()
 all_homed=()
 for ((round = 1; round <= rounds; round++)); do
         "$corehomed" --root="$oroot" --userdb-socket="$userdb" --manager-socket="$manager" 2>>"$work/daemon.log" &
@@ -182,9 +195,17 @@ for ((round = 1; round <= rounds; round++)); do
         alone "$service"
         sleep "$settle"
         ours=$(rate "$ouser") || exit 1
+        "$canned" fetch "$userdb" "$ouser" "$work/answer" || fail "cannot fetch $ouser's answer from corehomed"
         stop_pid "$daemon_pid"
         daemon_pid=""
         getent passwd "$ouser" >/dev/null && fail "$ouser still resolves with corehomed stopped"
+
+        "$canned" serve "$userdb" "$work/answer" 2>>"$work/canned.log" &
+        canned_pid=$!
+        wait_resolves "$ouser" canned-userdb-server
+        alone "$service"
+        bound=$(rate "$ouser") || exit 1
+        stop_canned
 
         "$homed" >>"$work/homed.log" 2>&1 &
         homed_pid=$!
@@ -193,17 +214,24 @@ for ((round = 1; round <= rounds; round++)); do
         sleep "$settle"
         theirs=$(rate "$huser") || exit 1
         stop_homed
-        echo "bench-userdb-homed: round $round: corehomed $ours/s, systemd-homed $theirs/s" >&2
+        echo "bench-userdb-homed: round $round: corehomed $ours/s, canned $bound/s, systemd-homed $theirs/s" >&2
         all_ours+=("$ours")
+        all_canned+=("$bound")
         all_homed+=("$theirs")
 done
 echo "bench-userdb-homed: load after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
-python3 - "${all_ours[*]}" "${all_homed[*]}" <<'PY'
+python3 - "${all_ours[*]}" "${all_homed[*]}" "${all_canned[*]}" <<'PY'
 import statistics, sys
 ours = [int(x) for x in sys.argv[1].split()]
 homed = [int(x) for x in sys.argv[2].split()]
-ratios = [o / h for o, h in zip(ours, homed)]
+canned = [int(x) for x in sys.argv[3].split()]
+def ratios(a, b, note):
+    r = [x / y for x, y in zip(a, b)]
+    return f"{statistics.median(r):.2f} ({note}rounds {min(r):.2f}..{max(r):.2f})"
 print(f"userdb-getpwnam-corehomed: {statistics.median(ours):.0f} lookups/s (best {max(ours)})")
 print(f"userdb-getpwnam-homed: {statistics.median(homed):.0f} lookups/s (best {max(homed)})")
-print(f"userdb-getpwnam-ratio: {statistics.median(ratios):.2f} (target >= 2; rounds {min(ratios):.2f}..{max(ratios):.2f})")
+print(f"userdb-getpwnam-canned: {statistics.median(canned):.0f} lookups/s (best {max(canned)}; prepared bytes, no work)")
+print(f"userdb-getpwnam-ratio: {ratios(ours, homed, 'target >= 2; ')}")
+print(f"userdb-getpwnam-canned-vs-homed: {ratios(canned, homed, 'the client alone, the bound; ')}")
+print(f"userdb-getpwnam-corehomed-vs-canned: {ratios(ours, canned, '')}")
 PY
