@@ -10,7 +10,8 @@
 #                               by +-0.25 between two runs of one build
 #   userdb-getpwnam-canned      lookups/s of the same user from canned-userdb-server, which answers with
 #                               corehomed's own bytes and does nothing else: what the client alone costs
-#   userdb-getpwnam-canned-vs-homed      the bound: the highest ratio any service could reach in this run
+#   userdb-getpwnam-canned-vs-homed      the bound: about the highest ratio any service can reach in this
+#                                        run (the machine moves every figure, so one round may pass it)
 #   userdb-getpwnam-corehomed-vs-canned  how close corehomed comes to that bound (1 = no cost of its own)
 # One `getent passwd USER USER ...` process asks $lookups times: the NSS lookup itself, not fork+exec.
 # Each service alone: nss-systemd asks every socket in /run/systemd/userdb, so one that another program
