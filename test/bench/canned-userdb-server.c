@@ -2,8 +2,9 @@
 /* Bench helper for bench-userdb-homed.sh: the fastest userdb service there can be, to measure the bound the
  * client sets on the lookup ratio. It answers every connection's first call with prepared bytes and
  * nothing else: no event loop, no parsing, no credentials, no second call (nss-systemd makes one call per
- * connection). A lookup through it costs what glibc, nss-systemd and the kernel cost; no real service can
- * be faster, so its figure against homed's is the highest ratio any service could reach in that run.
+ * connection). A lookup through it costs what glibc, nss-systemd and the kernel cost, so its figure
+ * against homed's is about the highest ratio any service can reach in that run (the machine moves every
+ * figure, so one round of a real service may pass it).
  *
  *   canned-userdb-server fetch SOCKET USER FILE   asks SOCKET for USER's record, stores the answer in FILE
  *   canned-userdb-server serve SOCKET FILE        binds SOCKET and answers every call with FILE's bytes
@@ -76,8 +77,9 @@ static int fetch(const char *path, const char *user, const char *out)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &address, sizeof(address)) < 0)
                 return -errno;
-        if (write_all(fd, call, (size_t) len + 1) < 0) /* with the NUL that ends a message */
-                return -EIO;
+        r = write_all(fd, call, (size_t) len + 1); /* with the NUL that ends a message */
+        if (r < 0)
+                return r;
         answer = malloc(CANNED_MESSAGE_MAX);
         if (!answer)
                 return -ENOMEM;
